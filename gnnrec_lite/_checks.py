@@ -1,0 +1,104 @@
+"""Argument checks shared by the public functions.
+
+Every check raises an error that names the argument and shows the bad value,
+so a learner sees ``ValueError: k must be >= 1, got 0`` rather than a stack
+trace from deep inside torch.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+def check_int(name: str, value, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``value`` as an int, or raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+    return value
+
+
+def check_fraction(name: str, value, *, open_low: bool = True, open_high: bool = True) -> float:
+    """Return ``value`` as a float strictly inside (0, 1) unless told otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    low_ok = value > 0 if open_low else value >= 0
+    high_ok = value < 1 if open_high else value <= 1
+    if not (low_ok and high_ok) or value != value:
+        lo = "(0" if open_low else "[0"
+        hi = "1)" if open_high else "1]"
+        raise ValueError(f"{name} must be in {lo}, {hi}, got {value}")
+    return value
+
+
+def as_index_tensor(name: str, value, *, size: int | None = None) -> Tensor:
+    """Convert ids (list, numpy array or tensor) to a 1-D int64 tensor on the CPU.
+
+    ``size``, when given, is the exclusive upper bound on the ids.
+    """
+    if isinstance(value, Tensor):
+        t = value.detach()
+    else:
+        arr = np.asarray(value)
+        if arr.dtype == object:
+            raise TypeError(f"{name} must hold integers, got objects")
+        t = torch.from_numpy(arr.copy()) if arr.size else torch.empty(0, dtype=torch.int64)
+    if t.dim() != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {tuple(t.shape)}")
+    if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
+        if t.numel() and t.is_floating_point() and torch.equal(t, t.round()) and torch.isfinite(t).all():
+            t = t.long()
+        else:
+            raise TypeError(f"{name} must hold integers, got dtype {t.dtype}")
+    t = t.to(device="cpu", dtype=torch.int64).contiguous()
+    if t.numel():
+        lo, hi = int(t.min()), int(t.max())
+        if lo < 0:
+            raise ValueError(f"{name} holds a negative id ({lo}); ids are 0-based")
+        if size is not None and hi >= size:
+            raise ValueError(f"{name} holds id {hi}, out of range for size {size}")
+    return t
+
+
+def check_scores(name: str, scores: Tensor, *, ndim: int | None = None) -> Tensor:
+    """Reject scores that are not a floating tensor of finite values."""
+    if not isinstance(scores, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(scores).__name__}")
+    if not scores.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {scores.dtype}")
+    if ndim is not None and scores.dim() != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {tuple(scores.shape)}")
+    if scores.numel() and not torch.isfinite(scores).all():
+        bad = "NaN" if torch.isnan(scores).any() else "infinite"
+        raise ValueError(f"{name} contains {bad} values")
+    return scores
+
+
+def check_k(k, *, maximum: int | None = None) -> int:
+    """``k`` of a top-K list: an int >= 1 and, when ``maximum`` is given, <= it."""
+    k = check_int("k", k, minimum=1)
+    if maximum is not None and k > maximum:
+        raise ValueError(f"k must be <= the number of items ({maximum}), got {k}")
+    return k
+
+
+def check_ks(ks, *, maximum: int | None = None) -> tuple[int, ...]:
+    """Several cutoffs: one int or an iterable of ints, each checked by :func:`check_k`."""
+    if isinstance(ks, (numbers.Integral, np.integer)) and not isinstance(ks, bool):
+        ks = (ks,)
+    try:
+        ks = tuple(ks)
+    except TypeError:
+        raise TypeError(f"k must be an int or a list of ints, got {type(ks).__name__}") from None
+    if not ks:
+        raise ValueError("k must name at least one cutoff, got an empty list")
+    return tuple(sorted(set(check_k(k, maximum=maximum) for k in ks)))
