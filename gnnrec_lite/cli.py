@@ -3,6 +3,7 @@
     gnnrec data fetch ml-100k      put MovieLens-100K into the cache (needs the network once)
     gnnrec data info ml-100k       counts, density and degree statistics (offline)
     gnnrec data path               where the cache is
+    gnnrec train --model lightgcn  train and evaluate a model (see `gnnrec train --help`)
 """
 
 from __future__ import annotations
@@ -48,6 +49,12 @@ def cmd_data_path(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from .train_cli import run_train
+
+    return run_train(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gnnrec", description="Tools of the gnnrec course.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -71,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     path = data_sub.add_parser("path", parents=[common], help="print the cache folder")
     path.set_defaults(func=cmd_data_path)
+
+    from .train_cli import add_train_arguments
+
+    train = sub.add_parser("train", parents=[common], help="train and evaluate MF, NGCF or LightGCN",
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_train_arguments(train)
+    train.set_defaults(func=cmd_train)
     return parser
 
 

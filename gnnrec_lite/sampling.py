@@ -13,46 +13,77 @@ from ._checks import check_int
 from .interactions import Interactions
 
 
+class BPRSampler:
+    """Draws BPR mini-batches from fixed training interactions (the CSR is built once).
+
+    Args:
+        train (Interactions): the positive edges.
+        num_negatives (int): negatives per positive ``M``. (default: 1)
+        mode (str): ``"users"`` draws users uniformly, then one of each user's
+            items, as the lecture describes; ``"edges"`` draws training
+            interactions uniformly, so active users appear more often, as in
+            the LightGCN authors' code. (default: ``"users"``)
+        reject_positives (bool): redraw negatives that are positives of the
+            user (a few rounds; a user who has every item keeps its draw).
+        seed (int): seeds the sampler's own generator. (default: 0)
+    """
+
+    def __init__(self, train: Interactions, *, num_negatives: int = 1, mode: str = "users",
+                 reject_positives: bool = True, seed: int = 0) -> None:
+        self.num_negatives = check_int("num_negatives", num_negatives, minimum=1)
+        if mode not in ("users", "edges"):
+            raise ValueError(f"mode must be 'users' or 'edges', got {mode!r}")
+        if len(train) == 0:
+            raise ValueError("train is empty: there is nothing to sample")
+        self.mode = mode
+        self.reject_positives = bool(reject_positives)
+        self.num_users, self.num_items = train.num_users, train.num_items
+        self.indptr, self.indices = train.csr()
+        self.degree = self.indptr[1:] - self.indptr[:-1]
+        self.active = torch.nonzero(self.degree > 0).flatten()
+        self.edge_user = torch.repeat_interleave(torch.arange(train.num_users), self.degree)
+        self.keys = self.edge_user * train.num_items + self.indices  # sorted (user, item) keys
+        self.generator = torch.Generator().manual_seed(check_int("seed", seed))
+
+    def sample(self, batch_size: int) -> tuple[Tensor, Tensor, Tensor]:
+        """``users (B,)``, ``pos_items (B,)``, ``neg_items (B, M)``, all int64."""
+        batch_size = check_int("batch_size", batch_size, minimum=1)
+        gen = self.generator
+        if self.mode == "users":
+            users = self.active[torch.randint(self.active.numel(), (batch_size,), generator=gen)]  # (B,)
+            offset = (torch.rand(batch_size, generator=gen) * self.degree[users]).long()
+            pos_items = self.indices[self.indptr[users] + offset]  # (B,)
+        else:
+            edges = torch.randint(self.indices.numel(), (batch_size,), generator=gen)
+            users, pos_items = self.edge_user[edges], self.indices[edges]
+        neg_items = torch.randint(self.num_items, (batch_size, self.num_negatives), generator=gen)  # (B, M)
+        if self.reject_positives:
+            for _ in range(10):
+                clash = torch.isin(users[:, None] * self.num_items + neg_items, self.keys)
+                if not clash.any():
+                    break
+                neg_items[clash] = torch.randint(self.num_items, (int(clash.sum()),), generator=gen)
+        return users, pos_items, neg_items
+
+
 def sample_bpr_batch(
     train: Interactions,
     batch_size: int,
     *,
     num_negatives: int = 1,
-    generator: torch.Generator | None = None,
+    seed: int = 0,
+    mode: str = "users",
     reject_positives: bool = True,
+    generator: torch.Generator | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """Sample ``(users, pos_items, neg_items)`` for mini-batch BPR.
+    """One BPR mini-batch ``(users (B,), pos_items (B,), neg_items (B, M))``.
 
-    Users are drawn uniformly among those with a training item, each with one
-    of its items uniformly at random; negatives are uniform over the catalogue.
-
-    Args:
-        train (Interactions): the positive edges.
-        batch_size (int): number of sampled users ``B``.
-        num_negatives (int): negatives per user ``M``. (default: 1)
-        generator (torch.Generator, optional): for reproducible draws.
-        reject_positives (bool): redraw negatives that are positives of the
-            user (a few rounds; a user who has every item keeps its draw).
-
-    Returns:
-        ``users (B,)``, ``pos_items (B,)``, ``neg_items (B, M)``, all int64.
+    A one-off convenience around :class:`BPRSampler` (see it for the
+    arguments); ``generator``, when given, replaces the seeded one. For
+    training, build one sampler and call ``sample`` often.
     """
-    batch_size = check_int("batch_size", batch_size, minimum=1)
-    num_negatives = check_int("num_negatives", num_negatives, minimum=1)
-    if len(train) == 0:
-        raise ValueError("train is empty: there is nothing to sample")
-    indptr, indices = train.csr()
-    degree = indptr[1:] - indptr[:-1]
-    active = torch.nonzero(degree > 0).flatten()
-    users = active[torch.randint(active.numel(), (batch_size,), generator=generator)]  # (B,)
-    offset = (torch.rand(batch_size, generator=generator) * degree[users]).long()
-    pos_items = indices[indptr[users] + offset]  # (B,)
-    neg_items = torch.randint(train.num_items, (batch_size, num_negatives), generator=generator)  # (B, M)
-    if reject_positives:
-        keys = indices + torch.repeat_interleave(torch.arange(train.num_users), degree) * train.num_items
-        for _ in range(10):
-            clash = torch.isin(users[:, None] * train.num_items + neg_items, keys)
-            if not clash.any():
-                break
-            neg_items[clash] = torch.randint(train.num_items, (int(clash.sum()),), generator=generator)
-    return users, pos_items, neg_items
+    sampler = BPRSampler(train, num_negatives=num_negatives, mode=mode,
+                         reject_positives=reject_positives, seed=seed)
+    if generator is not None:
+        sampler.generator = generator
+    return sampler.sample(batch_size)

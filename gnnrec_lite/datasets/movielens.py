@@ -124,6 +124,8 @@ def _read_archive(archive: Path) -> dict[str, bytes]:
                 return _from_grouplens(zf, archive)
     except zipfile.BadZipFile as exc:
         raise DataError(f"{archive}: not a zip archive ({exc})") from None
+    except KeyError as exc:  # zipfile names the missing member
+        raise DataError(f"{archive}: incomplete archive ({exc.args[0]})") from None
     raise DataError(f"{archive}: holds neither {RECBOLE_PREFIX}.inter nor ml-100k/u.data")
 
 
@@ -236,8 +238,10 @@ def verify_ml100k(folder: Path) -> None:
         raise DataError(f"{manifest_path} is missing; run `{FETCH_COMMAND} --force`")
     try:
         expected = json.loads(manifest_path.read_text())["sha256"]
-    except (ValueError, KeyError) as exc:
-        raise DataError(f"{manifest_path} is unreadable ({exc}); run `{FETCH_COMMAND} --force`") from None
+        if not isinstance(expected, dict):
+            raise ValueError("'sha256' is not a mapping")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{manifest_path} is unreadable ({exc!r}); run `{FETCH_COMMAND} --force`") from None
     if expected.get("u.data") != U_DATA_SHA256:
         raise DataError(f"{manifest_path} records a wrong u.data checksum; run `{FETCH_COMMAND} --force`")
     for name in FILES:
@@ -270,6 +274,11 @@ def load_ml100k(path=None) -> Interactions:
     ratings = _parse_table(folder / "u.data", ncols=4, header=False)
     cols = np.array(ratings, dtype=np.int64)  # (E, 4): user, item, rating, timestamp
     items = _parse_table(folder / "items.tsv", ncols=4, header=True)
+    for lineno, (item_id, _, year, genre) in enumerate(items, start=2):
+        bad = ("item id", item_id) if not item_id.isdigit() else ("year", year) if year and not year.isdigit() \
+            else next((("genre", g) for g in genre.split("|") if genre and g not in GENRES), None)
+        if bad:
+            raise DataError(f"{folder / 'items.tsv'}, line {lineno}: bad {bad[0]} {bad[1]!r}")
     item_ids = np.array([int(r[0]) for r in items])
     order = np.argsort(item_ids)
     items = [items[i] for i in order]

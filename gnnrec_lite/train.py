@@ -1,0 +1,220 @@
+"""Training embedding models with mini-batch BPR.
+
+Introduced in lecture 03. Each step samples users, one positive and ``M``
+uniform negatives each, computes the final embeddings with the model's
+encoder, and minimizes
+
+.. math::
+    \\mathcal{L} = \\frac{1}{|U_{mini}|} \\sum_{u} \\frac{1}{M} \\sum_{j=1}^{M}
+        -\\log \\sigma\\big(f(u, v_{pos}) - f(u, v_{neg,j})\\big)
+        + \\frac{\\lambda}{2 |U_{mini}|} \\big(\\|\\mathbf{e}_u\\|^2 + \\|\\mathbf{e}_{pos}\\|^2
+        + \\tfrac{1}{M} \\textstyle\\sum_j \\|\\mathbf{e}_{neg,j}\\|^2\\big)
+
+with Adam; the L2 term acts on the batch's *initial* embeddings
+:math:`E^{(0)}`, as in the LightGCN paper.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass, field, fields
+
+import torch
+from tqdm.auto import tqdm
+
+from ._checks import check_int, check_ks
+from .interactions import Interactions
+from .losses import bpr_loss
+from .metrics import evaluate
+from .models.base import EmbeddingModel
+from .sampling import BPRSampler
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of :func:`train_bpr`; the defaults are the course's LightGCN recipe."""
+
+    num_epochs: int = 100          # passes; one pass = ceil(|train| / batch_size) steps
+    batch_size: int = 2048         # sampled (user, positive) pairs per step
+    lr: float = 5e-3               # Adam learning rate
+    reg: float = 1e-4              # lambda of the L2 term on the batch's initial embeddings
+    num_negatives: int = 1         # uniform negatives per positive, M
+    sampler: str = "users"         # "users" (as in the lecture) or "edges"
+    eval_every: int = 5            # epochs between evaluations (0: only at the end)
+    k: tuple = (10, 20)            # cutoffs of the reported metrics
+    monitor: str = "recall@20"     # metric that picks the best epoch on the validation split
+    patience: int | None = None    # evaluations without improvement before stopping (needs val)
+    max_seconds: float | None = None  # stop after this much training time
+    seed: int = 0                  # seeds the sampler; the model's weights are seeded by build_model
+    device: str = "cpu"            # "cuda" works when present
+    progress: bool = True          # a tqdm progress bar
+
+    def __post_init__(self) -> None:
+        check_int("num_epochs", self.num_epochs, minimum=1)
+        check_int("batch_size", self.batch_size, minimum=1)
+        check_int("num_negatives", self.num_negatives, minimum=1)
+        check_int("eval_every", self.eval_every, minimum=0)
+        check_int("seed", self.seed)
+        self.k = check_ks(self.k)
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if not self.reg >= 0:
+            raise ValueError(f"reg must be >= 0, got {self.reg}")
+        if self.patience is not None:
+            check_int("patience", self.patience, minimum=1)
+        if self.monitor.split("@")[0] not in ("recall", "precision", "ndcg", "hit_rate"):
+            raise ValueError(f"monitor must look like 'recall@20', got {self.monitor!r}")
+
+
+@dataclass
+class History:
+    """What happened during training: one row per epoch, metrics on the evaluated ones."""
+
+    rows: list = field(default_factory=list)
+    best_epoch: int | None = None
+    best_score: float | None = None
+    stopped_early: bool = False
+    train_seconds: float = 0.0
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        times = [r["seconds"] for r in self.rows]
+        return sorted(times)[len(times) // 2] if times else math.nan  # median
+
+    def evaluations(self) -> list:
+        return [r for r in self.rows if any("@" in key for key in r)]
+
+    def final(self, split: str = "test") -> dict:
+        """Metrics of the last evaluation on ``split`` ("test" or "val")."""
+        for row in reversed(self.rows):
+            found = {key[len(split) + 1:]: v for key, v in row.items() if key.startswith(f"{split}/")}
+            if found:
+                return found
+        return {}
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"seconds_per_epoch": self.seconds_per_epoch}
+
+    def plot(self, metrics=("recall@20", "ndcg@20"), ax=None):
+        """Loss and metric curves in one figure; returns the matplotlib axes."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(1, 2, figsize=(10, 3.5))
+        epochs = [r["epoch"] for r in self.rows]
+        ax[0].plot(epochs, [r["loss"] for r in self.rows])
+        ax[0].set(xlabel="epoch", ylabel="BPR loss", title="training loss")
+        for split in ("val", "test"):
+            for metric in metrics:
+                pts = [(r["epoch"], r[f"{split}/{metric}"]) for r in self.rows if f"{split}/{metric}" in r]
+                if pts:
+                    ax[1].plot(*zip(*pts), marker="o", ms=3, label=f"{split} {metric}")
+        ax[1].set(xlabel="epoch", title="ranking quality")
+        ax[1].legend()
+        return ax
+
+
+def train_bpr(model: EmbeddingModel, train: Interactions, *, val: Interactions | None = None,
+              test: Interactions | None = None, config: TrainConfig | None = None, **overrides) -> History:
+    """Train ``model`` in place with mini-batch BPR and return its :class:`History`.
+
+    Args:
+        model: an :class:`~gnnrec_lite.models.base.EmbeddingModel` built on ``train``.
+        train (Interactions): positives to sample from (and to exclude when ranking).
+        val (Interactions, optional): picks the best epoch; with ``patience``
+            it stops training early. The best weights are restored at the end.
+        test (Interactions, optional): reported at each evaluation, never
+            used for a decision.
+        config (TrainConfig, optional): hyperparameters; keyword arguments
+            override single fields, e.g. ``train_bpr(m, tr, num_epochs=10)``.
+    """
+    config = config or TrainConfig()
+    names = {f.name for f in fields(TrainConfig)}
+    unknown = set(overrides) - names
+    if unknown:
+        raise TypeError(f"unknown training option(s) {sorted(unknown)}; known: {sorted(names)}")
+    config = TrainConfig(**(asdict(config) | overrides))
+    if (model.num_users, model.num_items) != (train.num_users, train.num_items):
+        raise ValueError("model and train have different user or item counts")
+    if config.patience is not None and val is None:
+        raise ValueError("patience needs a validation split: pass val=")
+    device = torch.device(config.device)
+    model.to(device)
+    sampler = BPRSampler(train, num_negatives=config.num_negatives, mode=config.sampler, seed=config.seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    steps = math.ceil(len(train) / config.batch_size)
+    history = History()
+    best_state, bad_evals = None, 0
+    bar = tqdm(range(1, config.num_epochs + 1), disable=not config.progress, desc=type(model).__name__)
+    for epoch in bar:
+        model.train()
+        start, total = time.perf_counter(), 0.0
+        for _ in range(steps):
+            users, pos, neg = (t.to(device) for t in sampler.sample(config.batch_size))
+            loss = bpr_step_loss(model, users, pos, neg, config.reg)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach())
+        seconds = time.perf_counter() - start
+        history.train_seconds += seconds
+        row = {"epoch": epoch, "loss": total / steps, "seconds": seconds}
+        out_of_time = config.max_seconds is not None and history.train_seconds >= config.max_seconds
+        last = epoch == config.num_epochs or out_of_time
+        if (config.eval_every and epoch % config.eval_every == 0) or last:
+            model.eval()
+            with torch.no_grad():
+                emb = model()
+            for split, data in (("val", val), ("test", test)):
+                if data is not None:
+                    exclude = train if split == "val" or val is None else _union(train, val)
+                    result = evaluate(emb, exclude, data, config.k)
+                    row.update({f"{split}/{key}": v for key, v in result.items() if "@" in key})
+            if val is not None:
+                score = row[f"val/{config.monitor}"]
+                if history.best_score is None or score > history.best_score:
+                    history.best_epoch, history.best_score, bad_evals = epoch, score, 0
+                    best_state = copy.deepcopy(model.state_dict())
+                else:
+                    bad_evals += 1
+            bar.set_postfix(loss=f"{row['loss']:.4f}",
+                            **{k.split("/")[0]: f"{v:.4f}" for k, v in row.items()
+                               if k.endswith(config.monitor)})
+        else:
+            bar.set_postfix(loss=f"{row['loss']:.4f}")
+        history.rows.append(row)
+        if config.patience is not None and bad_evals >= config.patience:
+            history.stopped_early = True
+            break
+        if out_of_time:
+            break
+    bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+        if test is not None and history.best_epoch != history.rows[-1]["epoch"]:
+            with torch.no_grad():
+                result = evaluate(model.eval()(), _union(train, val), test, config.k)
+            history.rows[-1].update({f"best/test/{k}": v for k, v in result.items() if "@" in k})
+    return history
+
+
+def bpr_step_loss(model: EmbeddingModel, users, pos, neg, reg: float):
+    """BPR plus the L2 term for one batch: ``users (B,)``, ``pos (B,)``, ``neg (B, M)``."""
+    user_z, item_z = model()
+    u = user_z[users]  # (B, D')
+    pos_scores = (u * item_z[pos]).sum(-1)  # (B,)
+    neg_scores = torch.einsum("bd,bmd->bm", u, item_z[neg])  # (B, M)
+    loss = bpr_loss(pos_scores, neg_scores)
+    if reg:
+        e_u, e_p, e_n = model.user_emb(users), model.item_emb(pos), model.item_emb(neg)
+        l2 = e_u.pow(2).sum() + e_p.pow(2).sum() + e_n.pow(2).sum() / neg.shape[1]
+        loss = loss + reg * l2 / (2 * users.numel())
+    return loss
+
+
+def _union(a: Interactions, b: Interactions) -> Interactions:
+    """Rows of both, for excluding train and validation items from the test ranking."""
+    return Interactions(a.num_users, a.num_items, torch.cat([a.user, b.user]), torch.cat([a.item, b.item]),
+                        allow_duplicates=True, name=f"{a.name}+{b.name}")
