@@ -253,6 +253,7 @@ def bench_gowalla(repeats: int, batch_sizes: list[int], dense: bool) -> None:
               f"each configuration in a fresh subprocess\n")
         results = []
         for label, method, bs, bs_label in configs:
+            sys.stdout.flush()
             res = run_child({"data": path, "method": method, "batch_size": bs, "repeats": repeats})
             results.append((label, bs_label, res))
             print(f"  ... {label} [{bs_label}] done: median {statistics.median(res['times']):.1f} s", file=sys.stderr)

@@ -7,7 +7,9 @@ trace from deep inside torch.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
+import warnings
 
 import numpy as np
 import torch
@@ -102,3 +104,15 @@ def check_ks(ks, *, maximum: int | None = None) -> tuple[int, ...]:
     if not ks:
         raise ValueError("k must name at least one cutoff, got an empty list")
     return tuple(sorted(set(check_k(k, maximum=maximum) for k in ks)))
+
+
+@contextlib.contextmanager
+def quiet_sparse_csr():
+    """Silence torch's "sparse CSR support is in beta" warning for the code inside.
+
+    The CSR features used here (construction, matmul, its backward) are the
+    tested ones; the warning would only distract learners.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*[Ss]parse CSR tensor support is in beta.*")
+        yield

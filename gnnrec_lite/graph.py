@@ -6,17 +6,12 @@ adjacency of LightGCN).
 
 from __future__ import annotations
 
-import warnings
-
 import networkx as nx
 import torch
 from torch import Tensor
 
+from ._checks import quiet_sparse_csr
 from .interactions import Interactions
-
-# torch warns on every CSR construction that the feature is in beta; we rely on
-# the parts that are tested here (construction, matmul, backward) only.
-warnings.filterwarnings("ignore", message=r".*[Ss]parse CSR tensor support is in beta.*")
 
 
 def to_edge_index(inter: Interactions) -> Tensor:
@@ -54,7 +49,8 @@ def to_adjacency(inter: Interactions, *, normalize: bool = True, dtype: torch.dt
         inv_sqrt = torch.where(degree > 0, degree.clamp(min=1e-12).rsqrt(), torch.zeros_like(degree))
         values = inv_sqrt[edge_index[0]] * values * inv_sqrt[edge_index[1]]
     coo = torch.sparse_coo_tensor(edge_index, values, (n, n), check_invariants=True).coalesce()
-    return coo.to_sparse_csr()
+    with quiet_sparse_csr():
+        return coo.to_sparse_csr()
 
 
 def to_networkx(inter: Interactions) -> nx.Graph:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._checks import as_index_tensor, check_int
+from ._checks import as_index_tensor, check_int, quiet_sparse_csr
 
 
 class Interactions:
@@ -142,6 +142,8 @@ class Interactions:
         same, so a train and a test subset can be compared index for index.
         """
         index = torch.as_tensor(index)
+        if index.numel() == 0:
+            index = index.long()
         if index.dtype == torch.bool:
             if index.shape != (len(self),):
                 raise ValueError(f"index mask must have shape ({len(self)},), got {tuple(index.shape)}")
@@ -193,7 +195,9 @@ class Interactions:
         """The ``num_users x num_items`` interaction matrix R as a torch sparse CSR tensor."""
         indptr, indices = self.csr()
         values = torch.ones(indices.numel(), dtype=dtype)
-        return torch.sparse_csr_tensor(indptr, indices, values, size=(self.num_users, self.num_items))
+        with quiet_sparse_csr():
+            return torch.sparse_csr_tensor(indptr, indices, values, size=(self.num_users, self.num_items),
+                                           check_invariants=True)
 
     def items_of(self, user: int) -> Tensor:
         """Sorted item ids of one user."""
@@ -219,7 +223,7 @@ class Interactions:
         for side, deg in (("user", self.user_degree()), ("item", self.item_degree())):
             d = deg.double()
             out[f"{side}_degree_min"] = int(deg.min())
-            out[f"{side}_degree_median"] = float(d.median())
+            out[f"{side}_degree_median"] = float(np.median(deg.numpy()))  # torch's median is the lower one
             out[f"{side}_degree_mean"] = float(d.mean())
             out[f"{side}_degree_max"] = int(deg.max())
             out[f"{side}s_without_interactions"] = int((deg == 0).sum())

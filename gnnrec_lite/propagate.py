@@ -13,18 +13,20 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from . import graph as _graph  # noqa: F401  (silences torch's CSR beta warning)
+from ._checks import quiet_sparse_csr
 
 
 class _SymmetricSpMM(torch.autograd.Function):
     @staticmethod
     def forward(ctx, adj: Tensor, x: Tensor) -> Tensor:
         ctx.adj = adj
-        return torch.sparse.mm(adj, x)
+        with quiet_sparse_csr():
+            return torch.sparse.mm(adj, x)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        return None, torch.sparse.mm(ctx.adj, grad)
+        with quiet_sparse_csr():
+            return None, torch.sparse.mm(ctx.adj, grad)
 
 
 def symmetric_spmm(adj: Tensor, x: Tensor) -> Tensor:

@@ -24,7 +24,7 @@ class BPRSampler:
             interactions uniformly, so active users appear more often, as in
             the LightGCN authors' code. (default: ``"users"``)
         reject_positives (bool): redraw negatives that are positives of the
-            user (a few rounds; a user who has every item keeps its draw).
+            user, so none is returned (a user who has every item keeps its draw).
         seed (int): seeds the sampler's own generator. (default: 0)
     """
 
@@ -58,12 +58,26 @@ class BPRSampler:
             users, pos_items = self.edge_user[edges], self.indices[edges]
         neg_items = torch.randint(self.num_items, (batch_size, self.num_negatives), generator=gen)  # (B, M)
         if self.reject_positives:
-            for _ in range(10):
-                clash = torch.isin(users[:, None] * self.num_items + neg_items, self.keys)
-                if not clash.any():
-                    break
-                neg_items[clash] = torch.randint(self.num_items, (int(clash.sum()),), generator=gen)
+            self._reject(users, neg_items)
         return users, pos_items, neg_items
+
+    def _reject(self, users: Tensor, neg_items: Tensor) -> None:
+        """Redraw negatives that are positives, in place: a few cheap rounds, then exactly."""
+        gen = self.generator
+        for _ in range(5):
+            clash = torch.isin(users[:, None] * self.num_items + neg_items, self.keys)
+            if not clash.any():
+                return
+            neg_items[clash] = torch.randint(self.num_items, (int(clash.sum()),), generator=gen)
+        # what is left belongs to users who hold much of the catalogue: draw from their complement
+        for row, col in torch.nonzero(clash).tolist():
+            u = int(users[row])
+            owned = self.indices[self.indptr[u]:self.indptr[u + 1]]
+            free = torch.ones(self.num_items, dtype=torch.bool)
+            free[owned] = False
+            choices = torch.nonzero(free).flatten()
+            if choices.numel():  # a user who has every item keeps its draw
+                neg_items[row, col] = choices[torch.randint(choices.numel(), (1,), generator=gen)]
 
 
 def sample_bpr_batch(

@@ -58,7 +58,8 @@ def leave_one_out(inter: Interactions, *, by: str = "time", seed: int = 0) -> tu
 
 
 def _train_count(degree: torch.Tensor, fraction: float) -> torch.Tensor:
-    count = torch.floor(degree.double() * fraction + 0.5).long()  # round half up
+    # round half up; the epsilon keeps 0.7 * 45 = 31.4999... from rounding down
+    count = torch.floor(degree.double() * fraction + 0.5 + 1e-9).long()
     return torch.clamp(torch.minimum(count, degree), min=1)
 
 
@@ -89,15 +90,15 @@ def parse_split(spec: str):
     Used by the command line.
     """
     kind, _, arg = spec.partition(":")
-    try:
+    if kind in ("random", "temporal"):
+        try:
+            fraction = float(arg or 0.8)
+        except ValueError:
+            raise ValueError(f"split must look like 'random:0.8', got {spec!r}") from None
+        fraction = check_fraction("train_fraction", fraction)
         if kind == "random":
-            fraction = float(arg or 0.8)
             return lambda inter, seed: random_split(inter, fraction, seed=seed)
-        if kind == "temporal":
-            fraction = float(arg or 0.8)
-            return lambda inter, seed: temporal_split(inter, fraction)
-    except ValueError:
-        raise ValueError(f"split must look like 'random:0.8', got {spec!r}") from None
+        return lambda inter, seed: temporal_split(inter, fraction)
     if kind == "loo" and not arg:
         return lambda inter, seed: leave_one_out(inter, by="time" if inter.timestamp is not None else "random",
                                                  seed=seed)

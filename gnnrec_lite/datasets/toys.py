@@ -117,6 +117,9 @@ def synthetic(
         first_pos.scatter_reduce_(0, inverse, torch.arange(new.numel()), reduce="amin")
         new = new[torch.sort(first_pos).values][:need]
         keys = torch.cat([keys, new])
+    need = num_interactions - keys.numel()
+    if need > 0:  # popular pairs are used up (a dense request): fill with uniform unused pairs
+        keys = torch.cat([keys, _unused_pairs(keys, num_users * num_items, need, gen)])
     order = torch.argsort(keys)
     keys = keys[order]
     timestamp = torch.randint(1_000_000, 2_000_000, (keys.numel(),), generator=gen)
@@ -125,6 +128,21 @@ def synthetic(
         user_meta={"community": user_comm.tolist()}, item_meta={"community": item_comm.tolist()},
         name="synthetic",
     )
+
+
+def _unused_pairs(keys: Tensor, total: int, need: int, gen: torch.Generator) -> Tensor:
+    """``need`` distinct keys in ``range(total)`` not in ``keys``, uniformly."""
+    if total <= 1 << 26:
+        free = torch.ones(total, dtype=torch.bool)
+        free[keys] = False
+        choices = torch.nonzero(free).flatten()
+        return choices[torch.randperm(choices.numel(), generator=gen)[:need]]
+    out = torch.empty(0, dtype=torch.int64)
+    while out.numel() < need:  # sparse catalogue: rejection converges fast
+        draw = torch.randint(total, (2 * need,), generator=gen)
+        draw = torch.unique(draw[~torch.isin(draw, keys) & ~torch.isin(draw, out)])
+        out = torch.cat([out, draw[torch.randperm(draw.numel(), generator=gen)]])[:need]
+    return out
 
 
 def _draw_items(users, user_comm, item_comm, popularity, affinity, num_communities, gen):

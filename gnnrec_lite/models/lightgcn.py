@@ -59,4 +59,5 @@ class LightGCN(EmbeddingModel):
         return out
 
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, num_layers={self.num_layers}, alpha={[round(a, 4) for a in self.alpha.tolist()]}"
+        alpha = [round(a, 4) for a in self.alpha.tolist()]
+        return f"{super().extra_repr()}, num_layers={self.num_layers}, alpha={alpha}"
