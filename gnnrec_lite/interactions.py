@@ -192,12 +192,15 @@ class Interactions:
         return indptr, indices
 
     def to_csr(self, dtype: torch.dtype = torch.float32) -> Tensor:
-        """The ``num_users x num_items`` interaction matrix R as a torch sparse CSR tensor."""
-        indptr, indices = self.csr()
-        values = torch.ones(indices.numel(), dtype=dtype)
+        """The ``num_users x num_items`` interaction matrix R as a torch sparse CSR tensor.
+
+        Repeated pairs (with ``allow_duplicates``) add up.
+        """
+        index = torch.stack([self.user, self.item])
+        values = torch.ones(len(self), dtype=dtype)
+        coo = torch.sparse_coo_tensor(index, values, (self.num_users, self.num_items), check_invariants=True)
         with quiet_sparse_csr():
-            return torch.sparse_csr_tensor(indptr, indices, values, size=(self.num_users, self.num_items),
-                                           check_invariants=True)
+            return coo.coalesce().to_sparse_csr()
 
     def items_of(self, user: int) -> Tensor:
         """Sorted item ids of one user."""

@@ -110,5 +110,5 @@ def bpr_loss_full(scores: Tensor, positives) -> Tensor:
         if pos.numel() and neg.numel():
             per_user.append(F.softplus(neg[None, :] - pos[:, None]).mean())  # (P, N) pairs -> ()
     if not per_user:
-        raise ValueError("no user has both a positive and a negative item")
+        raise ValueError("positives leave no user with both a positive and a negative item")
     return torch.stack(per_user).mean()

@@ -117,6 +117,8 @@ def recommend(
     """
     score_rows, num_users, num_items = _as_score_rows(scorer, exclude, num_items)
     k = check_k(k, maximum=num_items)
+    if users is None and num_users is None:
+        raise ValueError("pass users= (or exclude) so the users to rank are known")
     users = (torch.arange(num_users) if users is None
              else as_index_tensor("users", users, size=num_users))
     if batch_size is None:
@@ -182,7 +184,7 @@ def _as_score_rows(scorer: Scorer, exclude: Interactions | None, num_items: int 
         if n_items != exclude.num_items:
             raise ValueError(f"scorer has {n_items} items but exclude has {exclude.num_items}")
         num_users = exclude.num_users
-    if num_users is None or n_items is None:
+    if n_items is None:
         raise ValueError("pass exclude (or num_items) so the catalogue size is known")
     if num_items is not None and num_items != n_items:
         raise ValueError(f"num_items is {num_items} but the scorer has {n_items} items")
@@ -239,7 +241,8 @@ def ranking_metrics(recommended: Tensor, test: Interactions, k=(10, 20), *, user
     if len(test) == 0:
         raise ValueError("test is empty: there are no positives to recall")
     hits = hits_matrix(recommended, test, users=users).double()  # (U, K)
-    num_pos = test.user_degree()[users].double()  # (U,)
+    pairs = torch.unique(test.user * test.num_items + test.item)  # P_u are sets: repeats count once
+    num_pos = torch.bincount(pairs // test.num_items, minlength=test.num_users)[users].double()  # (U,)
     valid = num_pos > 0
     if not valid.any():
         raise ValueError("none of the evaluated users has a test positive")

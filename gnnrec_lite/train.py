@@ -43,7 +43,7 @@ class TrainConfig:
     num_negatives: int = 1         # uniform negatives per positive, M
     sampler: str = "users"         # "users" (as in the lecture) or "edges"
     eval_every: int = 5            # epochs between evaluations (0: only at the end)
-    k: tuple = (10, 20)            # cutoffs of the reported metrics
+    k: tuple = (10, 20)            # cutoffs of the reported metrics (the monitor's is added)
     monitor: str = "recall@20"     # metric that picks the best epoch on the validation split
     patience: int | None = None    # evaluations without improvement before stopping (needs val)
     max_seconds: float | None = None  # stop after this much training time
@@ -64,8 +64,12 @@ class TrainConfig:
             raise ValueError(f"reg must be >= 0, got {self.reg}")
         if self.patience is not None:
             check_int("patience", self.patience, minimum=1)
-        if self.monitor.split("@")[0] not in ("recall", "precision", "ndcg", "hit_rate"):
+        name, _, cut = str(self.monitor).partition("@")
+        if name not in ("recall", "precision", "ndcg", "hit_rate") or not cut.isdigit() or int(cut) < 1:
             raise ValueError(f"monitor must look like 'recall@20', got {self.monitor!r}")
+        if self.sampler not in ("users", "edges"):
+            raise ValueError(f"sampler must be 'users' or 'edges', got {self.sampler!r}")
+        self.k = tuple(sorted(set(self.k) | {int(cut)}))
 
 
 @dataclass

@@ -359,7 +359,7 @@ def test_all_positive_or_all_negative_masks():
     for mask in (torch.ones(2, 3, dtype=torch.bool), torch.zeros(2, 3, dtype=torch.bool)):
         with pytest.raises(ValueError, match=r"^positives must leave at least one positive and one negative"):
             binary_loss_full(scores, mask)
-        with pytest.raises(ValueError, match=r"^no user has both a positive and a negative"):
+        with pytest.raises(ValueError, match=r"^positives leave no user with both a positive and a negative"):
             bpr_loss_full(scores, mask)
 
 
