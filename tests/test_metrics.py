@@ -614,9 +614,9 @@ def _recording_scorer(num_items, calls):
     return scorer
 
 
-def test_default_batch_keeps_one_score_block_near_16m_entries():
-    num_items, num_users = 3_000_001, 7
-    cap = 2**24 // num_items  # = 5 users per block
+def test_default_batch_keeps_one_score_block_near_4m_entries():
+    num_items, num_users = 1_000_003, 7
+    cap = 2**22 // num_items  # = 4 users per block
     train = Interactions(num_users, num_items, [0, 6], [num_items - 1, 0])
     calls = []
     rec = recommend(_recording_scorer(num_items, calls), 3, exclude=train)

@@ -9,6 +9,7 @@ strings. Errors name the file and the line.
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def read_table(path) -> RawTable:
     if not path.is_file():
         raise FileFormatError(f"{path}: no such file")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # tolerate the byte order mark spreadsheets write
     except (OSError, UnicodeDecodeError) as exc:
         raise FileFormatError(f"{path}: cannot read it ({exc})") from None
     lines = text.splitlines()
@@ -45,11 +46,15 @@ def read_table(path) -> RawTable:
     delimiter = "\t" if "\t" in first else ","
     users, items, stamps = [], [], []
     has_time = None
-    for lineno, row in enumerate(csv.reader(lines, delimiter=delimiter), start=1):
+    first_row = _first_nonblank(lines)
+    reader = csv.reader(lines, delimiter=delimiter)
+    next_line = 1
+    for row in reader:
+        lineno, next_line = next_line, reader.line_num + 1  # a quoted cell may span lines
         if not row or not any(cell.strip() for cell in row):
             continue
         cells = [c.strip() for c in row]
-        if lineno == _first_nonblank(lines) and cells[0].lower() in ("user", "user_id", "userid"):
+        if lineno == first_row and cells[0].lower() in ("user", "user_id", "userid"):
             if len(cells) < 2 or cells[1].lower() not in ("item", "item_id", "itemid"):
                 raise FileFormatError(f"{path}, line {lineno}: header must start with user, item; got {cells[:3]}")
             has_time = len(cells) >= 3 and cells[2].lower() in ("timestamp", "time", "ts")
@@ -64,9 +69,12 @@ def read_table(path) -> RawTable:
             if len(cells) < 3:
                 raise FileFormatError(f"{path}, line {lineno}: missing the timestamp column")
             try:
-                stamps.append(float(cells[2]))
+                stamp = float(cells[2])
             except ValueError:
-                raise FileFormatError(f"{path}, line {lineno}: timestamp {cells[2]!r} is not a number") from None
+                stamp = math.nan
+            if not math.isfinite(stamp):
+                raise FileFormatError(f"{path}, line {lineno}: timestamp {cells[2]!r} is not a finite number")
+            stamps.append(stamp)
     if not users:
         raise FileFormatError(f"{path}: no interactions (only a header?)")
     return RawTable(users, items, stamps if has_time else None, path)
