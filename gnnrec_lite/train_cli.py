@@ -18,8 +18,8 @@ from .splits import parse_split, random_split
 from .train import TrainConfig, train_bpr
 
 # The defaults of `gnnrec train` (see benchmarks/README.md for how they were chosen).
-DEFAULTS = dict(model="lightgcn", dim=64, layers=3, epochs=100, batch_size=2048, lr=5e-3, reg=1e-4, neg=1,
-                eval_every=5, val=0.0, patience=None, max_seconds=None, sampler="users")
+DEFAULTS = dict(model="lightgcn", dim=64, layers=3, epochs=100, batch_size=2048, lr=5e-3, reg=1e-3, neg=4,
+                eval_every=10, val=0.0, patience=None, max_seconds=None, sampler="users")
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
