@@ -1,0 +1,111 @@
+r"""Random walks with restart on the user-item graph, and their exact counterpart.
+
+Introduced in lecture 06 (PinSAGE): items often visited by walks that start
+at a user, and restart there, are "close" to that user; ranking items by
+visit count gives hard negatives ("close but not too close") and
+importance-based neighbourhoods.
+
+One hop of a walk goes user -> item -> user, each move to a uniformly random
+neighbour; the item passed through is counted as a visit. After each hop the
+walk restarts at its start user with probability :math:`\alpha`. With
+:math:`P_{UI}` and :math:`P_{IU}` the row-normalized interaction matrix and
+its transpose, the user distribution satisfies
+
+.. math::
+    \pi = \alpha\, e_s + (1 - \alpha)\, \pi P_{UI} P_{IU},
+
+and the expected share of visits per item is :math:`\pi P_{UI}`: the
+personalized PageRank that :func:`personalized_pagerank` computes by power
+iteration and :func:`visit_counts` estimates by simulation.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ._checks import as_index_tensor, check_fraction, check_int
+from .interactions import Interactions
+
+
+def _check_start(train: Interactions, users) -> Tensor:
+    users = as_index_tensor("users", users, size=train.num_users)
+    if users.numel() == 0:
+        raise ValueError("users is empty: give at least one start user")
+    deg = train.user_degree()[users]
+    if (deg == 0).any():
+        bad = int(users[deg == 0][0])
+        raise ValueError(f"user {bad} has no training interactions: a walk cannot start there")
+    return users
+
+
+def visit_counts(train: Interactions, users, *, num_walks: int = 200, num_hops: int = 20,
+                 restart_prob: float = 0.5, seed: int = 0) -> Tensor:
+    """Monte-Carlo item visit counts of walks with restart, vectorized over all walkers.
+
+    Args:
+        train (Interactions): the graph.
+        users (array of int): start users, shape ``(S,)``; each needs an interaction.
+        num_walks (int): walkers per start user, ``W``.
+        num_hops (int): user -> item -> user hops per walker, ``T``; every hop
+            visits one item, so each start user collects ``W * T`` visits.
+        restart_prob (float): :math:`\\alpha` in (0, 1].
+        seed (int): seeds the walk.
+
+    Returns:
+        float32 tensor ``(S, num_items)`` of visit counts.
+    """
+    users = _check_start(train, users)
+    num_walks = check_int("num_walks", num_walks, minimum=1)
+    num_hops = check_int("num_hops", num_hops, minimum=1)
+    alpha = check_fraction("restart_prob", restart_prob, open_high=False)
+    gen = torch.Generator().manual_seed(check_int("seed", seed))
+    u_ptr, u_items = train.csr()  # user -> items
+    i_ptr, i_users = _item_csr(train)  # item -> users
+    u_deg, i_deg = u_ptr[1:] - u_ptr[:-1], i_ptr[1:] - i_ptr[:-1]
+    start = users.repeat_interleave(num_walks)  # (S W,)
+    row = torch.arange(users.numel()).repeat_interleave(num_walks)  # which start each walker serves
+    here = start.clone()
+    counts = torch.zeros(users.numel() * train.num_items)
+    for _ in range(num_hops):
+        item = u_items[u_ptr[here] + (torch.rand(here.numel(), generator=gen) * u_deg[here]).long()]
+        counts += torch.bincount(row * train.num_items + item, minlength=counts.numel())
+        here = i_users[i_ptr[item] + (torch.rand(item.numel(), generator=gen) * i_deg[item]).long()]
+        restart = torch.rand(here.numel(), generator=gen) < alpha
+        here = torch.where(restart, start, here)
+    return counts.view(users.numel(), train.num_items)
+
+
+def personalized_pagerank(train: Interactions, users, *, restart_prob: float = 0.5, tol: float = 1e-8,
+                          max_iter: int = 1000) -> Tensor:
+    """Exact expected visit shares per item, :math:`\\pi P_{UI}`, by sparse power iteration.
+
+    Returns a float64 tensor ``(S, num_items)`` whose rows sum to one. Stops
+    when the L1 change per row is below ``tol``; raises if ``max_iter`` is
+    reached first (only possible for a tiny ``restart_prob``).
+    """
+    users = _check_start(train, users)
+    alpha = check_fraction("restart_prob", restart_prob, open_high=False)
+    max_iter = check_int("max_iter", max_iter, minimum=1)
+    r = train.to_csr(torch.float64).to_dense()  # (U, I); small graphs only: dense is exact and simple
+    p_ui = r / r.sum(1, keepdim=True).clamp(min=1)
+    p_iu = (r / r.sum(0, keepdim=True).clamp(min=1)).T  # (I, U)
+    restart = torch.zeros(users.numel(), train.num_users, dtype=torch.float64)
+    restart[torch.arange(users.numel()), users] = 1.0
+    pi = restart.clone()
+    for _ in range(max_iter):
+        new = alpha * restart + (1 - alpha) * (pi @ p_ui) @ p_iu
+        if (new - pi).abs().sum(1).max() < tol:
+            pi = new
+            break
+        pi = new
+    else:
+        raise RuntimeError(f"personalized_pagerank did not converge in {max_iter} iterations")
+    return pi @ p_ui  # (S, I)
+
+
+def _item_csr(train: Interactions) -> tuple[Tensor, Tensor]:
+    order = torch.argsort(train.item * train.num_users + train.user, stable=True)
+    indptr = torch.zeros(train.num_items + 1, dtype=torch.int64)
+    indptr[1:] = torch.cumsum(train.item_degree(), 0)
+    return indptr, train.user[order]
