@@ -109,3 +109,64 @@ def _item_csr(train: Interactions) -> tuple[Tensor, Tensor]:
     indptr = torch.zeros(train.num_items + 1, dtype=torch.int64)
     indptr[1:] = torch.cumsum(train.item_degree(), 0)
     return indptr, train.user[order]
+
+
+def item_neighbors(train: Interactions, *, num_neighbors: int = 10, num_walks: int = 200, num_hops: int = 10,
+                   restart_prob: float = 0.5, seed: int = 0, chunk_size: int = 4_000_000) -> tuple[Tensor, Tensor]:
+    r"""PinSAGE's importance-based neighbourhoods: per item, the items its walks with restart visit most.
+
+    Introduced in lecture 06. A walk starts at item :math:`s` and hops
+    item -> user -> item, each move to a uniformly random neighbour; the item
+    reached is counted, then the walk restarts at :math:`s` with probability
+    :math:`\alpha`. The ``T`` items (other than :math:`s`) with the largest
+    counts are its neighbours, their normalized counts the importance weights
+    :math:`w_{sv} = c_{sv} / \sum_{v'} c_{sv'}` (Ying et al., KDD 2018).
+    All walkers of a chunk of start items move together; no Python loop over items.
+
+    Args:
+        train (Interactions): the graph.
+        num_neighbors (int): ``T``, neighbours kept per item.
+        num_walks (int): walkers per start item.
+        num_hops (int): item -> user -> item hops per walker.
+        restart_prob (float): :math:`\alpha` in (0, 1].
+        seed (int): seeds the walks.
+        chunk_size (int): bound on ``starts * num_items`` count cells held at once.
+
+    Returns:
+        ``(neighbors, weights)``: int64 ``(I, T)`` item ids, best first, padded
+        with ``-1`` (items without edges get a row of ``-1``), and float32
+        ``(I, T)`` weights that sum to one over each row's valid entries (0 on padding).
+    """
+    num_neighbors = check_int("num_neighbors", num_neighbors, minimum=1)
+    num_walks = check_int("num_walks", num_walks, minimum=1)
+    num_hops = check_int("num_hops", num_hops, minimum=1)
+    alpha = check_fraction("restart_prob", restart_prob, open_high=False)
+    chunk_size = check_int("chunk_size", chunk_size, minimum=1)
+    gen = torch.Generator().manual_seed(check_int("seed", seed))
+    num_items, t = train.num_items, min(num_neighbors, train.num_items)
+    u_ptr, u_items = train.csr()
+    i_ptr, i_users = _item_csr(train)
+    u_deg, i_deg = u_ptr[1:] - u_ptr[:-1], i_ptr[1:] - i_ptr[:-1]
+    neighbors = torch.full((num_items, num_neighbors), -1, dtype=torch.int64)
+    weights = torch.zeros(num_items, num_neighbors)
+    starts = torch.nonzero(i_deg > 0).flatten()
+    step = max(1, chunk_size // num_items)
+    for lo in range(0, starts.numel(), step):  # chunks bound memory; walkers inside a chunk are vectorized
+        chunk = starts[lo:lo + step]  # (S,)
+        start = chunk.repeat_interleave(num_walks)  # (S W,)
+        row = torch.arange(chunk.numel()).repeat_interleave(num_walks)
+        here = start.clone()
+        counts = torch.zeros(chunk.numel() * num_items)
+        for _ in range(num_hops):
+            user = i_users[i_ptr[here] + (torch.rand(here.numel(), generator=gen) * i_deg[here]).long()]
+            here = u_items[u_ptr[user] + (torch.rand(user.numel(), generator=gen) * u_deg[user]).long()]
+            counts += torch.bincount(row * num_items + here, minlength=counts.numel())
+            here = torch.where(torch.rand(here.numel(), generator=gen) < alpha, start, here)
+        counts = counts.view(chunk.numel(), num_items)  # (S, I)
+        counts[torch.arange(chunk.numel()), chunk] = 0.0  # never its own neighbour
+        top_c, top_i = torch.sort(counts, dim=1, descending=True, stable=True)  # ties: lower id first
+        top_c, top_i = top_c[:, :t], top_i[:, :t]  # (S, T)
+        top_i = torch.where(top_c > 0, top_i, -1)
+        neighbors[chunk, :t] = top_i
+        weights[chunk, :t] = top_c / top_c.sum(1, keepdim=True).clamp(min=1)
+    return neighbors, weights

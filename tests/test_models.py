@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from reference import dense_norm_adj
 from torch.func import functional_call
 from torch_geometric.nn.models import LightGCN as PygLightGCN
 
@@ -14,17 +15,6 @@ from gnnrec_lite.models import MF, MODELS, NGCF, EmbeddingModel, LightGCN, build
 NAMES = ["mf", "ngcf", "lightgcn"]
 
 
-def _dense_norm_adj(inter: g.Interactions) -> np.ndarray:
-    """Â = D^-1/2 A D^-1/2 of the bipartite graph, users then items, built densely (zero rows when isolated)."""
-    n = inter.num_users + inter.num_items
-    a = np.zeros((n, n))
-    for u, i in zip(inter.user.tolist(), inter.item.tolist()):
-        a[u, inter.num_users + i] += 1.0
-        a[inter.num_users + i, u] += 1.0
-    deg = a.sum(1)
-    inv = np.zeros(n)
-    inv[deg > 0] = deg[deg > 0] ** -0.5
-    return inv[:, None] * a * inv[None, :]
 
 
 def _e0(model: EmbeddingModel) -> np.ndarray:
@@ -84,7 +74,7 @@ def test_lightgcn_equals_pyg_on_southern_women():
                                                (0, [0.7])])
 def test_lightgcn_equals_dense_formula(small, num_layers, alpha):
     model = LightGCN(small, embedding_dim=4, num_layers=num_layers, alpha=alpha).double()
-    a_hat = _dense_norm_adj(small)
+    a_hat = dense_norm_adj(small)
     weights = np.full(num_layers + 1, 1.0 / (num_layers + 1)) if alpha is None else np.asarray(alpha)
     e = _e0(model)
     expected = sum(weights[k] * np.linalg.matrix_power(a_hat, k) @ e for k in range(num_layers + 1))
@@ -127,7 +117,7 @@ def test_ngcf_equals_dense_formula(small, num_layers, slope):
     with torch.no_grad():  # non-zero biases, so b1 and b2 are exercised too
         for lin in list(model.w_self) + list(model.w_inter):
             lin.bias.normal_()
-    a_hat = _dense_norm_adj(small)
+    a_hat = dense_norm_adj(small)
     e = _e0(model)
     layers = [e]
     for w1, w2 in zip(model.w_self, model.w_inter):

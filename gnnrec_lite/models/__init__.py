@@ -1,4 +1,4 @@
-"""The embedding models of the lectures: MF (03), NGCF (04), LightGCN (05)."""
+"""The embedding models of the lectures: MF (03), NGCF (04), LightGCN (05); the item encoder PinSAGE (06)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from .base import EmbeddingModel
 from .lightgcn import LightGCN
 from .mf import MF
 from .ngcf import NGCF
+from .pinsage import PinSAGE
 
 MODELS = {"mf": MF, "ngcf": NGCF, "lightgcn": LightGCN}
 
@@ -24,4 +25,4 @@ def build_model(name: str, train: Interactions, *, seed: int = 0, **kwargs) -> E
         return MODELS[name](train, **kwargs)
 
 
-__all__ = ["MODELS", "MF", "NGCF", "LightGCN", "EmbeddingModel", "build_model"]
+__all__ = ["MODELS", "MF", "NGCF", "LightGCN", "PinSAGE", "EmbeddingModel", "build_model"]
