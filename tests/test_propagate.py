@@ -10,7 +10,6 @@ import gnnrec_lite as g
 from gnnrec_lite.propagate import symmetric_spmm
 
 
-
 @pytest.fixture
 def graph():
     # 4 users x 5 items; item 4 has no edge (an isolated node)
