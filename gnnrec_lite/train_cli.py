@@ -15,7 +15,7 @@ from .datasets.cache import atomic_write_json, atomic_write_text
 from .datasets.files import load_train_test
 from .models import MODELS, build_model
 from .splits import parse_split, random_split
-from .train import TrainConfig, train_bpr
+from .train import NEGATIVES, TrainConfig, train_bpr
 
 # The defaults of `gnnrec train` (see benchmarks/README.md for how they were chosen).
 DEFAULTS = dict(model="lightgcn", dim=64, layers=3, epochs=100, batch_size=2048, lr=5e-3, reg=1e-3, neg=4,
@@ -23,7 +23,8 @@ DEFAULTS = dict(model="lightgcn", dim=64, layers=3, epochs=100, batch_size=2048,
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", choices=sorted(MODELS), default=DEFAULTS["model"])
+    p.add_argument("--model", choices=sorted(MODELS) + ["pinsage"], default=DEFAULTS["model"],
+                   help="pinsage: item-to-item PinSAGE (lecture 06), run by gnnrec_lite.item2item")
     src = p.add_argument_group("data (a dataset and a split, or two files)")
     src.add_argument("--dataset", choices=sorted(datasets.DATASETS), default=None,
                      help="a named dataset (default ml-100k unless --train/--test are given)")
@@ -39,6 +40,11 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     hp.add_argument("--reg", type=float, default=DEFAULTS["reg"], help="L2 on the batch's initial embeddings")
     hp.add_argument("--neg", type=int, default=DEFAULTS["neg"], help="uniform negatives per positive")
     hp.add_argument("--sampler", choices=("users", "edges"), default=DEFAULTS["sampler"])
+    hp.add_argument("--negatives", choices=NEGATIVES, default="uniform",
+                    help="uniform (--neg per user), shared (--num-shared per batch), hard / curriculum "
+                         "(shared plus --num-hard walk-based hard negatives per user), distance (weighted)")
+    hp.add_argument("--num-shared", type=int, default=256, help="negatives shared by a batch (shared modes)")
+    hp.add_argument("--num-hard", type=int, default=2, help="hard negatives per user; the cap for curriculum")
     hp.add_argument("--eval-every", type=int, default=DEFAULTS["eval_every"])
     hp.add_argument("--val", type=float, default=DEFAULTS["val"],
                     help="fraction of each user's train items held out for picking the best epoch (0: none)")
@@ -72,6 +78,10 @@ def _load(args):
 
 
 def run_train(args) -> int:
+    if args.model == "pinsage":  # imported lazily: gnnrec train works without the item2item module
+        from .item2item import run_pinsage_cli
+
+        return run_pinsage_cli(args)
     train, test, report = _load(args)
     val = None
     fit = train
@@ -80,7 +90,8 @@ def run_train(args) -> int:
     config = TrainConfig(num_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, reg=args.reg,
                          num_negatives=args.neg, sampler=args.sampler, eval_every=args.eval_every,
                          k=tuple(args.k), patience=args.patience, max_seconds=args.max_seconds,
-                         seed=args.seed, device=args.device, progress=not args.quiet)
+                         seed=args.seed, device=args.device, progress=not args.quiet,
+                         negatives=args.negatives, num_shared=args.num_shared, num_hard=args.num_hard)
     kwargs = {"embedding_dim": args.dim}
     if args.model != "mf":
         kwargs["num_layers"] = args.layers
