@@ -233,3 +233,29 @@ def test_train_on_ml100k_temporal_split(tmp_path, capsys):
     assert sorted(_table(out)) == [10, 20]
     assert 0.0 <= report["final"]["recall@20"] <= 1.0
     assert "943 users, 1682 items" in err
+
+
+@pytest.mark.data
+def test_pinsage_is_dispatched_from_gnnrec_train(tmp_path, capsys):
+    out = tmp_path / "pinsage.json"
+    code, stdout, err = run(capsys, "train", "--model", "pinsage", "--epochs", "1", "--dim", "8", "--k", "10",
+                            "--quiet", "--json", out)
+    assert code == 0, err
+    report = json.loads(out.read_text())
+    assert 0.0 <= report["metrics"]["hit@10"] <= 1.0
+    assert f"{report['metrics']['hit@10']:.4f}" in stdout
+
+
+@pytest.mark.parametrize("negatives", ["shared", "curriculum"])
+def test_negatives_flag_reaches_the_trainer(tmp_path, capsys, raw_files, negatives):
+    a, b, _, _ = raw_files
+    out = tmp_path / "run.json"
+    code, _, err = run(capsys, "train", "--model", "mf", "--train", a, "--test", b, "--epochs", "2", "--dim", "8",
+                       "--negatives", negatives, "--num-shared", "16", "--quiet", "--json", out)
+    assert code == 0, err
+    rows = json.loads(out.read_text())["history"]
+    # shared negatives: 16 item embeddings per batch instead of batch_size x M
+    steps = math.ceil(len(a.read_text().splitlines()[1:]) / 2048)
+    assert rows[0]["negative_embeddings"] == 16 * steps
+    if negatives == "curriculum":
+        assert rows[1]["negative_embeddings"] > rows[0]["negative_embeddings"]  # epoch 2 adds hard negatives
