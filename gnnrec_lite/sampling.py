@@ -355,7 +355,8 @@ class CurriculumSchedule:
 
 def distance_weighted_negatives(anchors: Tensor, candidates: Tensor, num_samples: int, *, cutoff: float = 0.5,
                                 nonzero_loss_cutoff: float = 1.4, exclude: Tensor | None = None,
-                                generator: torch.Generator | None = None, return_distances: bool = False):
+                                generator: torch.Generator | None = None, return_distances: bool = False,
+                                density: str = "sphere", num_bins: int = 18):
     r"""Distance-weighted negative sampling (Wu et al., ICCV 2017, "Sampling Matters in Deep Embedding Learning").
 
     Introduced in lecture 06. On the unit sphere in :math:`D` dimensions,
@@ -389,6 +390,16 @@ def distance_weighted_negatives(anchors: Tensor, candidates: Tensor, num_samples
             never be drawn (the anchor's positives).
         generator (torch.Generator, optional): for the draw.
         return_distances (bool): also return the sampled distances ``(B, M)``.
+        density (str): ``"sphere"`` uses the paper's :math:`q(d)`, exact for
+            points spread uniformly on the sphere. Trained embeddings are not:
+            they cluster, so many pairs fall below the cutoff, where the
+            clipped weight is largest, and the draws pile up there.
+            ``"empirical"`` divides by each anchor's own histogram of
+            distances instead (``num_bins`` bins over ``[cutoff,
+            nonzero_loss_cutoff)``, each bin gets equal mass, closer pairs weight 0),
+            which makes the sampled distances roughly uniform over that range for
+            any embedding. (default: ``"sphere"``)
+        num_bins (int): histogram bins for ``density="empirical"``. (default: 18)
 
     Returns:
         int64 ``(B, M)`` candidate indices, and their distances if asked.
@@ -407,10 +418,20 @@ def distance_weighted_negatives(anchors: Tensor, candidates: Tensor, num_samples
         a = torch.nn.functional.normalize(anchors.detach().float(), dim=1)
         c = torch.nn.functional.normalize(candidates.detach().float(), dim=1)
         dist = (2 - 2 * a @ c.T).clamp(min=0).sqrt()  # (B, N), in [0, 2]
-        d = dist.clamp(min=cutoff)
-        log_q = (dim - 2) * d.log() + (dim - 3) / 2 * (1 - d.pow(2) / 4).clamp(min=1e-30).log()  # (B, N)
-        log_w = -log_q
-        allowed = dist < nonzero_loss_cutoff  # (B, N)
+        if density == "sphere":
+            d = dist.clamp(min=cutoff)
+            log_q = (dim - 2) * d.log() + (dim - 3) / 2 * (1 - d.pow(2) / 4).clamp(min=1e-30).log()  # (B, N)
+            log_w = -log_q
+            allowed = dist < nonzero_loss_cutoff  # (B, N)
+        elif density == "empirical":
+            num_bins = check_int("num_bins", num_bins, minimum=1)
+            allowed = (dist >= cutoff) & (dist < nonzero_loss_cutoff)  # (B, N)
+            width = (nonzero_loss_cutoff - cutoff) / num_bins
+            bins = ((dist - cutoff) / width).floor().long().clamp(0, num_bins - 1)  # (B, N)
+            counts = torch.zeros(dist.shape[0], num_bins).scatter_add_(1, bins, allowed.float())  # (B, bins)
+            log_w = -counts.gather(1, bins).clamp(min=1).log()  # 1 / (candidates in the same bin)
+        else:
+            raise ValueError(f"density must be 'sphere' or 'empirical', got {density!r}")
         free = torch.ones_like(allowed) if exclude is None else ~exclude.to(allowed.device)
         log_w = log_w.masked_fill(~(allowed & free), -math.inf)
         empty = ~torch.isfinite(log_w).any(1)  # (B,) rows with nothing in range

@@ -221,3 +221,20 @@ def test_ml100k_pools_for_all_users_hold_no_positives():
     assert not torch.isin(keys, train_keys).any()
     cand = train.num_items - train.user_degree()[users]
     assert torch.equal(pool.sizes(), torch.ceil(0.25 * cand.double()).long() - torch.floor(0.05 * cand.double()).long())
+
+
+def test_empirical_density_flattens_clustered_embeddings_where_the_sphere_formula_cannot():
+    """Trained embeddings cluster; q(d) assumes points spread on the sphere and then piles draws up close."""
+    gen = torch.Generator().manual_seed(3)
+    anchors = torch.randn(8, 16, generator=gen)
+    # items spread at every distance from the anchors' region: a mixture of near copies and random points
+    scale = torch.rand(20000, 1, generator=gen) * 3
+    items = anchors[torch.randint(8, (20000,), generator=gen)] + scale * torch.randn(20000, 16, generator=gen)
+    _, d_sphere = distance_weighted_negatives(anchors, items, 4000, generator=gen, return_distances=True)
+    _, d_emp = distance_weighted_negatives(anchors, items, 4000, generator=gen, return_distances=True,
+                                           density="empirical")
+    assert d_emp.min() >= 0.5 and d_emp.max() < 1.4
+    assert cv_of_histogram(d_emp) < 0.15
+    assert (d_sphere < 0.5).float().mean() > 0.3  # the clipped weight is largest below the cutoff
+    with pytest.raises(ValueError, match="density"):
+        distance_weighted_negatives(anchors, items, 1, density="kde")
