@@ -244,6 +244,18 @@ class Interactions:
                 f"{len(self)} interactions{extra})")
 
 
+def merge(a: Interactions, b: Interactions) -> Interactions:
+    """The rows of both (same id spaces), e.g. train and validation items to exclude from a test ranking.
+
+    Repeated pairs are kept (``allow_duplicates=True``); metadata is not carried over.
+    """
+    if (a.num_users, a.num_items) != (b.num_users, b.num_items):
+        raise ValueError(f"a ({a.num_users} x {a.num_items}) and b ({b.num_users} x {b.num_items}) "
+                         "must share the id spaces")
+    return Interactions(a.num_users, a.num_items, torch.cat([a.user, b.user]), torch.cat([a.item, b.item]),
+                        allow_duplicates=True, name=f"{a.name}+{b.name}")
+
+
 def _optional_column(name: str, value, length: int) -> Tensor | None:
     if value is None:
         return None

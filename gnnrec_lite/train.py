@@ -26,7 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ._checks import check_int, check_ks
-from .interactions import Interactions
+from .interactions import Interactions, merge
 from .losses import bpr_loss
 from .metrics import evaluate
 from .models.base import EmbeddingModel
@@ -223,7 +223,7 @@ def _train_loop(model, train, val, test, config: TrainConfig, device: torch.devi
                 emb = model()
             for split, data in (("val", val), ("test", test)):
                 if data is not None:
-                    exclude = train if split == "val" or val is None else _union(train, val)
+                    exclude = train if split == "val" or val is None else merge(train, val)
                     result = evaluate(emb, exclude, data, config.k)
                     row.update({f"{split}/{key}": v for key, v in result.items() if "@" in key})
             if val is not None:
@@ -249,7 +249,7 @@ def _train_loop(model, train, val, test, config: TrainConfig, device: torch.devi
         model.load_state_dict(best_state)
         if test is not None and history.best_epoch != history.rows[-1]["epoch"]:
             with torch.no_grad():
-                result = evaluate(model.eval()(), _union(train, val), test, config.k)
+                result = evaluate(model.eval()(), merge(train, val), test, config.k)
             history.rows[-1].update({f"best/test/{k}": v for k, v in result.items() if "@" in k})
     return history
 
@@ -367,9 +367,3 @@ def bpr_step_loss(model: EmbeddingModel, users, pos, neg, reg: float, *, scores=
         l2 = e_u.pow(2).sum() + e_p.pow(2).sum() + e_n.pow(2).sum() / neg.shape[1]
         loss = loss + reg * l2 / (2 * users.numel())
     return loss
-
-
-def _union(a: Interactions, b: Interactions) -> Interactions:
-    """Rows of both, for excluding train and validation items from the test ranking."""
-    return Interactions(a.num_users, a.num_items, torch.cat([a.user, b.user]), torch.cat([a.item, b.item]),
-                        allow_duplicates=True, name=f"{a.name}+{b.name}")

@@ -13,6 +13,7 @@ import time
 from . import datasets
 from .datasets.cache import atomic_write_json, atomic_write_text
 from .datasets.files import load_train_test
+from .interactions import merge
 from .models import MODELS, build_model
 from .splits import parse_split, random_split
 from .train import NEGATIVES, TrainConfig, train_bpr
@@ -109,7 +110,7 @@ def run_train(args) -> int:
     final = final or history.final("test")
     _print_table(args, final, history)
     if args.save_topk:
-        exclude = fit if val is None else _merge(fit, val)
+        exclude = fit if val is None else merge(fit, val)
         users = test.user.unique()
         top = model.recommend(max(args.k), exclude=exclude, users=users)
         lines = ["user\trank\titem"]
@@ -126,12 +127,6 @@ def run_train(args) -> int:
             "wall_seconds": wall, "final": final,
         })
     return 0
-
-
-def _merge(a, b):
-    from .train import _union
-
-    return _union(a, b)
 
 
 def _print_table(args, final: dict, history) -> None:

@@ -383,3 +383,15 @@ def test_repr_mentions_name_and_counts():
     text = repr(small(timestamp=np.arange(8), name="toy"))
     assert "'toy'" in text and "4 users" in text and "5 items" in text and "8 interactions" in text
     assert "timestamp" in text
+
+
+def test_merge_keeps_every_row_and_checks_the_id_spaces():
+    from gnnrec_lite.interactions import merge
+
+    a = Interactions(3, 4, [0, 1], [1, 2])
+    b = Interactions(3, 4, [1, 2], [2, 3])
+    both = merge(a, b)
+    assert sorted(zip(both.user.tolist(), both.item.tolist())) == [(0, 1), (1, 2), (1, 2), (2, 3)]
+    assert both.user_degree().tolist() == [1, 2, 1]
+    with pytest.raises(ValueError, match="must share the id spaces"):
+        merge(a, Interactions(3, 5, [0], [4]))
