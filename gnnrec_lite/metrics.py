@@ -35,7 +35,7 @@ import torch
 from torch import Tensor
 
 from ._checks import as_index_tensor, check_int, check_k, check_ks, check_scores
-from .interactions import Interactions
+from .interactions import Interactions, sorted_member
 
 Scorer = Union[Tensor, tuple, Callable[[Tensor], Tensor]]  # noqa: UP007  (a runtime alias; 3.10 lacks X | Y here)
 METRICS = ("recall", "precision", "ndcg", "hit_rate")
@@ -215,9 +215,7 @@ def hits_matrix(recommended: Tensor, test: Interactions, *, users=None) -> Tenso
     recommended, users = _check_recommended(recommended, test, users)
     key = torch.sort(test.user * test.num_items + test.item).values  # sorted (user, item) keys
     rec_key = users[:, None] * test.num_items + recommended.clamp(min=0)  # (U, k)
-    pos = torch.searchsorted(key, rec_key).clamp(max=max(key.numel() - 1, 0))
-    found = key[pos] == rec_key if key.numel() else torch.zeros_like(rec_key, dtype=torch.bool)
-    return found & (recommended >= 0)
+    return sorted_member(rec_key, key) & (recommended >= 0)
 
 
 def ranking_metrics(recommended: Tensor, test: Interactions, k=(10, 20), *, users=None,

@@ -14,18 +14,7 @@ import torch
 from torch import Tensor
 
 from ._checks import as_index_tensor, check_int
-from .interactions import Interactions
-
-
-def sorted_member(query: Tensor, sorted_keys: Tensor) -> Tensor:
-    """``torch.isin(query, sorted_keys)`` for sorted keys, by binary search.
-
-    Much faster than ``torch.isin`` here (~8 ms instead of ~0.4 s for 80k keys).
-    """
-    if sorted_keys.numel() == 0:
-        return torch.zeros_like(query, dtype=torch.bool)
-    pos = torch.searchsorted(sorted_keys, query).clamp(max=sorted_keys.numel() - 1)
-    return sorted_keys[pos] == query
+from .interactions import Interactions, sorted_member
 
 
 class BPRSampler:
