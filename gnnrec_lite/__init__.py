@@ -2,8 +2,10 @@
 
 Each module matches a concept of the lectures: ``interactions`` (the bipartite
 graph's edges), ``datasets``, ``splits``, ``graph`` (conversions), ``metrics``
-(Recall@K and friends), ``losses`` (binary and BPR), ``sampling`` and
-``baselines``.
+(Recall@K and friends), ``losses`` (binary and BPR), ``sampling``,
+``baselines``, ``models`` and ``train``; for the notebooks, ``notebook``
+(``record`` and running lectures), ``plotting``, ``widgets`` and
+``similarity``.
 """
 
 from .baselines import most_popular
@@ -21,6 +23,7 @@ from .metrics import (
     recommend,
     topk_from_scores,
 )
+from .notebook import record
 from .sampling import sample_bpr_batch
 from .splits import leave_one_out, random_split, temporal_split
 
@@ -29,7 +32,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DATASETS", "Interactions", "binary_loss", "binary_loss_full", "bpr_loss", "bpr_loss_full",
     "evaluate", "fetch", "hit_rate_at_k", "lecture_toy", "leave_one_out", "load", "most_popular",
-    "ndcg_at_k", "precision_at_k", "random_split", "ranking_metrics", "recall_at_k", "recommend",
+    "ndcg_at_k", "precision_at_k", "random_split", "record", "ranking_metrics", "recall_at_k", "recommend",
     "sample_bpr_batch", "southern_women", "synthetic", "temporal_split", "to_adjacency",
     "to_edge_index", "to_homogeneous_edge_index", "to_networkx", "topk_from_scores",
 ]

@@ -147,7 +147,8 @@ class History:
 
 
 def train_bpr(model: EmbeddingModel, train: Interactions, *, val: Interactions | None = None,
-              test: Interactions | None = None, config: TrainConfig | None = None, **overrides) -> History:
+              test: Interactions | None = None, config: TrainConfig | None = None, callback=None,
+              **overrides) -> History:
     """Train ``model`` in place with mini-batch BPR and return its :class:`History`.
 
     Args:
@@ -159,6 +160,9 @@ def train_bpr(model: EmbeddingModel, train: Interactions, *, val: Interactions |
             used for a decision.
         config (TrainConfig, optional): hyperparameters; keyword arguments
             override single fields, e.g. ``train_bpr(m, tr, num_epochs=10)``.
+        callback (callable, optional): ``callback(epoch, model, row)`` after
+            every epoch, with the epoch's history row; lecture 03 uses it to
+            save embedding snapshots. It runs outside autograd.
     """
     config = config or TrainConfig()
     names = {f.name for f in fields(TrainConfig)}
@@ -170,10 +174,12 @@ def train_bpr(model: EmbeddingModel, train: Interactions, *, val: Interactions |
         raise ValueError("model and train have different user or item counts")
     if config.patience is not None and val is None:
         raise ValueError("patience needs a validation split: pass val=")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
     device = torch.device(config.device)
     model.to(device)
     with _cpu_settings(device):
-        return _train_loop(model, train, val, test, config, device)
+        return _train_loop(model, train, val, test, config, device, callback)
 
 
 @contextlib.contextmanager
@@ -192,7 +198,7 @@ def _cpu_settings(device: torch.device):
         torch.use_deterministic_algorithms(previous)
 
 
-def _train_loop(model, train, val, test, config: TrainConfig, device: torch.device) -> History:
+def _train_loop(model, train, val, test, config: TrainConfig, device: torch.device, callback=None) -> History:
     step_fn, sampler, per_epoch = _negative_plan(train, config)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     steps = math.ceil(len(train) / config.batch_size)
@@ -239,6 +245,9 @@ def _train_loop(model, train, val, test, config: TrainConfig, device: torch.devi
         else:
             bar.set_postfix(loss=f"{row['loss']:.4f}")
         history.rows.append(row)
+        if callback is not None:
+            with torch.no_grad():
+                callback(epoch, model, row)
         if config.patience is not None and bad_evals >= config.patience:
             history.stopped_early = True
             break

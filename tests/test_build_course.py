@@ -19,11 +19,11 @@ def test_build_course_prints_and_writes_the_summary(tmp_path, capsys):
         import build_course
     finally:
         sys.path.pop(0)
-    assert build_course.main(["--out", str(tmp_path)]) == 0
+    assert build_course.main(["--out", str(tmp_path), "--stages", "data,baseline"]) == 0
     printed = capsys.readouterr().out
     assert "943 users, 1,682 items, 100,000 interactions" in printed
     summary = json.loads((tmp_path / "course-summary.json").read_text())
-    assert set(summary["seconds"]) == {name for name, _ in build_course.STAGES}
+    assert set(summary["seconds"]) == {"data", "baseline"}
     recall = float(summary["summary"]["most-popular Recall@20"])
     assert f"{recall:.4f}" in printed
 
@@ -43,6 +43,38 @@ def test_build_course_prints_and_writes_the_summary(tmp_path, capsys):
         top = [i for i in order if i not in seen.get(u, ())][:20]
         recalls.append(len(positives & set(top)) / len(positives))
     assert recall == pytest.approx(np.mean(recalls), abs=5e-5)
+
+
+@pytest.mark.slow
+def test_lecture_stage_saves_notebook_html_records(tmp_path, capsys):
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import build_course
+    finally:
+        sys.path.pop(0)
+    assert build_course.main(["--out", str(tmp_path), "--stages", "lectures", "--fast", "--only", "02"]) == 0
+    folder = tmp_path / "lectures"
+    assert sorted(p.name for p in folder.iterdir()) == ["02_losses_bpr.html", "02_losses_bpr.ipynb",
+                                                        "02_losses_bpr.records.json"]
+    records = json.loads((folder / "02_losses_bpr.records.json").read_text())
+    assert records["toy/recall@1"] == 1.0
+    html = (folder / "02_losses_bpr.html").read_text()
+    assert "data:image/png;base64," in html and "BPR loss" in html  # the live figure's static picture
+    assert "lecture 02_losses_bpr" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        build_course.main(["--stages", "nope"])
+
+
+def test_failed_claims_are_listed_and_fail_the_build(monkeypatch):
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import lecture_claims
+    finally:
+        sys.path.pop(0)
+    monkeypatch.setitem(lecture_claims.CLAIMS, "99_x", [("a holds", lambda r: r["a"] > 0),
+                                                         ("b holds", lambda r: r["b"] > 0)])
+    assert lecture_claims.check("99_x", {"a": 1}) == [("a holds", True, ""), ("b holds", False, "missing record 'b'")]
+    assert lecture_claims.check("99_x", {"a": -1, "b": 1})[0][1] is False
 
 
 @pytest.mark.data

@@ -320,3 +320,23 @@ def test_history_final_and_empty():
     assert h.seconds_per_epoch == 2.0
     assert math.isnan(History().seconds_per_epoch)
     json.dumps(History().to_dict(), allow_nan=True)
+
+
+def test_callback_sees_every_epoch_without_autograd():
+    import gnnrec_lite as gl
+    from gnnrec_lite.models import build_model
+    from gnnrec_lite.train import train_bpr as _train
+
+    data = gl.synthetic(num_users=30, num_items=40, num_interactions=300, seed=0)
+    model = build_model("mf", data, seed=0, embedding_dim=8)
+    seen = []
+
+    def callback(epoch, m, row):
+        assert m is model and row["epoch"] == epoch and not torch.is_grad_enabled()
+        seen.append((epoch, m()[1].clone()))
+
+    _train(model, data, num_epochs=3, batch_size=64, progress=False, callback=callback)
+    assert [e for e, _ in seen] == [1, 2, 3]
+    assert not torch.equal(seen[0][1], seen[2][1])  # snapshots differ: training moved the weights
+    with pytest.raises(TypeError, match="callback must be callable"):
+        _train(model, data, num_epochs=1, progress=False, callback=5)

@@ -1,8 +1,11 @@
 """`make course`: build and check the whole course on the data that ships with the setup.
 
 Each stage prints what it did and how long it took; the end is one summary
-table, also written to ``build/course-summary.json``. Later stages (lectures,
-homework release, autograding) are added here as the course grows.
+table, also written to ``build/course-summary.json``. Stages: the data, the
+popularity baseline, every lecture executed in full mode (saved under
+``build/lectures/`` as an executed notebook, HTML and its records, with its
+claims checked; see ``lecture_claims.py``), and the homework released and its
+reference solutions autograded. A claim that does not hold fails the build.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
 
 import gnnrec_lite as gl  # noqa: E402
 from gnnrec_lite.datasets import cache  # noqa: E402
@@ -40,34 +44,82 @@ def stage_baseline(summary: dict) -> None:
     summary["most-popular Precision@20"] = f"{result['precision@20']:.4f}"
 
 
-def stage_models(summary: dict) -> None:
-    """MF and LightGCN with the course's default recipe (`gnnrec train` defaults), same split."""
-    from gnnrec_lite.models import build_model
-    from gnnrec_lite.train import train_bpr
+def stage_lectures(summary: dict, *, out: Path, fast: bool = False, only: str | None = None) -> list[str]:
+    """Execute every lecture top to bottom, save it (executed and as HTML) and check its claims.
 
-    train, test = gl.random_split(gl.load("ml-100k"), 0.8, seed=0)
-    for name in ("mf", "lightgcn"):
-        model = build_model(name, train, seed=0)
-        history = train_bpr(model, train, test=test, progress=False)
-        final = history.final("test")
-        summary[f"{name} Recall@20 / NDCG@20"] = (f"{final['recall@20']:.4f} / {final['ndcg@20']:.4f} "
-                                                 f"({len(history.rows)} epochs, {history.seconds_per_epoch:.2f} "
-                                                 f"s/epoch, {history.train_seconds:.0f} s)")
+    Returns the claims that failed, as printable lines.
+    """
+    import nbformat
+    from lecture_claims import check
+
+    from gnnrec_lite.notebook import read_records, run_notebook, to_html
+
+    failed = []
+    folder = out / "lectures"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = sorted((ROOT / "lectures").glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        paths = [p for p in paths if p.stem.split("_")[0] in only.split(",")]
+    for path in paths:
+        start = time.perf_counter()
+        nb = run_notebook(path, {"FAST": True} if fast else None, timeout=1800)
+        seconds = time.perf_counter() - start
+        records = read_records(nb)
+        tmp = folder / f".{path.name}.tmp"
+        nbformat.write(nb, tmp)
+        tmp.replace(folder / path.name)
+        to_html(nb, folder / f"{path.stem}.html")
+        cache.atomic_write_json(folder / f"{path.stem}.records.json", records)
+        results = [] if fast else check(path.stem, records)
+        held = sum(ok for _, ok, _ in results)
+        failed += [f"{path.stem}: {sentence} {note}".rstrip() for sentence, ok, note in results if not ok]
+        claims = f", claims {held}/{len(results)} hold" if results else ""
+        headline = ", ".join(f"{k} {v:.4f}" for k, v in records.items()
+                             if isinstance(v, float) and k.endswith(HEADLINE))
+        summary[f"lecture {path.stem}"] = f"{seconds:.0f} s{claims}" + (f"; {headline}" if headline else "")
+        print(f"    {path.stem}: {seconds:.1f} s, {len(records)} records{claims}")
+    return failed
 
 
-STAGES = [("data", stage_data), ("baseline", stage_baseline), ("models", stage_models)]
+HEADLINE = ("recall@20", "binary loss", "bpr loss")
+
+
+def stage_homework(summary: dict, **_) -> list[str]:
+    """Release every homework and autograde its reference solution (tools/homework.py)."""
+    from homework import stage_homework as run
+
+    run(summary)
+    return []
+
+
+STAGES = {"data": stage_data, "baseline": stage_baseline, "lectures": stage_lectures, "homework": stage_homework}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(ROOT / "build"), help="where the summary goes")
+    parser.add_argument("--out", default=str(ROOT / "build"), help="where executed notebooks and the summary go")
+    parser.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated subset of {list(STAGES)}")
+    parser.add_argument("--fast", action="store_true", help="run lectures with FAST=True (claims are not checked)")
+    parser.add_argument("--only", help="lecture numbers to run, e.g. 01,03")
     args = parser.parse_args(argv)
+    stages = [s.strip() for s in args.stages.split(",") if s.strip()]
+    unknown = sorted(set(stages) - set(STAGES))
+    if unknown:
+        parser.error(f"unknown stage(s) {unknown}; known: {list(STAGES)}")
+    if "homework" in stages and not (ROOT / "tools" / "homework.py").is_file():
+        stages.remove("homework")
+    out = Path(args.out)
     summary: dict[str, str] = {}
     timings: dict[str, float] = {}
-    print(f"gnnrec course build (data cache: {cache.data_home()})")
-    for name, stage in STAGES:
+    failed: list[str] = []
+    print(f"gnnrec course build (data cache: {cache.data_home()}; {'FAST' if args.fast else 'full'} mode)")
+    for name in stages:
         start = time.perf_counter()
-        stage(summary)
+        stage = STAGES[name]
+        if name in ("lectures", "homework"):
+            failed += stage(summary, out=out, fast=args.fast, only=args.only) or []
+        else:
+            stage(summary)
         timings[name] = time.perf_counter() - start
         print(f"  [{name}] done in {timings[name]:.1f} s")
     width = max(map(len, summary))
@@ -75,8 +127,14 @@ def main(argv=None) -> int:
     for key, value in summary.items():
         print(f"  {key:<{width}}  {value}")
     print(f"  {'total time':<{width}}  {sum(timings.values()):.1f} s")
-    cache.atomic_write_json(Path(args.out) / "course-summary.json",
-                            {"summary": summary, "seconds": {k: round(v, 3) for k, v in timings.items()}})
+    cache.atomic_write_json(out / "course-summary.json",
+                            {"summary": summary, "seconds": {k: round(v, 3) for k, v in timings.items()},
+                             "failed_claims": failed, "mode": "fast" if args.fast else "full"})
+    if failed:
+        print("\nClaims that do not hold:")
+        for line in failed:
+            print(f"  - {line}")
+        return 1
     return 0
 
 
