@@ -15,6 +15,8 @@ import ast
 import json
 import math
 import os
+import shutil
+import tempfile
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -156,6 +158,7 @@ def run_notebook(path, parameters: dict | None = None, *, timeout: int = 600, cw
         nbclient.exceptions.CellExecutionError: a cell failed; the message
             shows the cell and the traceback.
     """
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     path = Path(path)
@@ -169,10 +172,14 @@ def run_notebook(path, parameters: dict | None = None, *, timeout: int = 600, cw
     if env:
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update({k: str(v) for k, v in env.items()})
+    # Local sockets (ipc) in a private folder: no TCP ports, and no warning about unencrypted TCP.
+    sockets = tempfile.mkdtemp(prefix="gnnrec-kernel-")
+    km = KernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(sockets, "kernel"))
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
+        NotebookClient(nb, km=km, timeout=timeout, kernel_name=kernel_name,
                        resources={"metadata": {"path": str(cwd)}}).execute()
     finally:
+        shutil.rmtree(sockets, ignore_errors=True)
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
