@@ -32,3 +32,15 @@ def execute(stem: str, **parameters):
                           env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
         _CACHE[key] = (nb, read_records(nb))
     return _CACHE[key]
+
+
+def notebook_parameters(stem: str) -> dict:
+    """The literal values assigned in ``lectures/<stem>.ipynb``'s ``parameters`` cell (its full-mode settings)."""
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(str(lecture_path(stem)), as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(cell.source).body
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}

@@ -1,0 +1,116 @@
+"""Lecture 04 (NGCF) run in FAST mode; its records checked against independent computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from reference import dense_norm_adj
+
+import gnnrec_lite as gl
+from gnnrec_lite.models import build_model
+from gnnrec_lite.notebook import has_outputs, parameter_names
+from lectures import execute, lecture_path, notebook_parameters
+
+pytestmark = [pytest.mark.slow, pytest.mark.data]
+STEM = "04_ngcf"
+
+
+P = notebook_parameters(STEM)
+
+
+@pytest.fixture(scope="module")
+def records():
+    return execute(STEM)[1]
+
+
+@pytest.fixture(scope="module")
+def split():
+    return gl.random_split(gl.load("ml-100k"), 0.8, seed=P["SEED"])
+
+
+def test_committed_without_outputs_and_with_one_parameters_cell():
+    assert not has_outputs(lecture_path(STEM))
+    assert {"FAST", "SEED", "EPOCHS"} <= set(parameter_names(lecture_path(STEM)))
+
+
+def test_graph_size(records, split):
+    train, _ = split
+    assert records["graph/nodes"] == train.num_users + train.num_items == 943 + 1682
+
+
+def test_mf_triple_moves_three_rows(records):
+    assert records["mf/gradient rows"] == 3  # the user, the positive and the negative
+
+
+def _hop_ball(train, starts, k):
+    """Nodes within k hops (users 0..U-1, items U..), breadth-first over adjacency lists."""
+    nbrs = [[] for _ in range(train.num_users + train.num_items)]
+    for u, i in zip(train.user.tolist(), train.item.tolist()):
+        nbrs[u].append(train.num_users + i)
+        nbrs[train.num_users + i].append(u)
+    seen, frontier = set(starts), set(starts)
+    for _ in range(k):
+        frontier = {w for v in frontier for w in nbrs[v]} - seen
+        seen |= frontier
+    return len(seen)
+
+
+def test_gradient_reaches_exactly_the_k_hop_neighbourhood(records, split):
+    train, _ = split
+    u, pos, neg = records["reach/triple"]
+    starts = [u, train.num_users + pos, train.num_users + neg]
+    expected = [_hop_ball(train, starts, k) for k in range(P["NUM_LAYERS"] + 1)]
+    assert records["reach/k-hop nodes"] == expected
+    assert records["reach/gradient rows"] == expected
+
+
+def test_receptive_field_matches_block_reachability(records, split):
+    train, _ = split
+    r = np.zeros((train.num_users, train.num_items), dtype=np.float32)
+    r[train.user.numpy(), train.item.numpy()] = 1.0
+    eye = np.eye(train.num_users, dtype=bool)
+    users2 = ((r @ r.T) > 0) | eye                       # users within 2 hops (self included)
+    items1 = r > 0                                       # items within 1 hop
+    items3 = (users2.astype(np.float32) @ r) > 0         # items within 3 hops
+    users4 = ((items3.astype(np.float32) @ r.T) > 0) | users2
+    n = train.num_users + train.num_items
+    sizes = [1 + items1.sum(1), users2.sum(1) + items1.sum(1), users2.sum(1) + items3.sum(1),
+             users4.sum(1) + items3.sum(1)]
+    expected = [float(np.median(s)) / n for s in sizes]
+    assert records["reach/median share within k hops"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_scratch_layer_equals_the_dense_ngcf_formula(records):
+    sw = gl.southern_women()
+    model = build_model("ngcf", sw, seed=P["SEED"], embedding_dim=4, num_layers=1)
+    h0 = model.initial_embeddings().detach().double().numpy()
+    a_hat = dense_norm_adj(sw)
+    m = a_hat @ h0
+
+    def lin(layer, x):
+        return x @ layer.weight.detach().double().numpy().T + layer.bias.detach().double().numpy()
+
+    pre = lin(model.w_self[0], m + h0) + lin(model.w_inter[0], m * h0)
+    h1 = np.where(pre > 0, pre, 0.2 * pre)              # LeakyReLU, slope 0.2
+    np.testing.assert_allclose(records["scratch/layer-1 rows"], h1[:3], atol=1e-6)
+    assert records["scratch/max abs diff"] < 1e-6
+
+
+def test_parameter_counts_follow_the_formulas(records, split):
+    train, _ = split
+    n, d, k = train.num_users + train.num_items, P["EMBEDDING_DIM"], P["NUM_LAYERS"]
+    assert records["mf/parameters"] == n * d
+    assert records["ngcf/parameters"] == n * d + 2 * k * (d * d + d)
+
+
+def test_trained_models_beat_random_ranking(records, split):
+    train, test = split
+    users = torch.unique(test.user)
+    candidates = train.num_items - train.user_degree()[users].double()
+    random_recall = float((20 / candidates).mean())     # each unseen item is in a random top-20 w.p. 20 / C_u
+    for name in ("mf", "ngcf"):
+        assert 5 * random_recall < records[f"{name}/recall@20"] <= 1
+        assert 0 < records[f"{name}/ndcg@20"] <= 1
+        assert records[f"{name}/recall@20"] <= records[f"{name}/best recall@20 seen"] + 1e-12
+        assert records[f"{name}/seconds per epoch"] > 0

@@ -1,0 +1,166 @@
+"""Lecture 06 (PinSAGE) run in FAST mode; its records checked against independent computations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import gnnrec_lite as gl
+from gnnrec_lite.notebook import has_outputs, parameter_names
+from gnnrec_lite.sampling import DEFAULT_HARD_WINDOW
+from gnnrec_lite.train import TrainConfig
+from gnnrec_lite.walks import visit_counts
+from lectures import execute, lecture_path, notebook_parameters
+
+pytestmark = [pytest.mark.slow, pytest.mark.data]
+STEM = "06_pinsage"
+
+
+P = notebook_parameters(STEM)
+
+
+def spearman(x, y) -> float:
+    """Spearman's rho from average ranks (ties share the mean of their positions), computed via np.unique."""
+    def avg_rank(a):
+        values, inverse, counts = np.unique(np.asarray(a, dtype=float), return_inverse=True, return_counts=True)
+        start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        return (start + (counts + 1) / 2)[inverse]
+    rx, ry = avg_rank(x), avg_rank(y)
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    return float((rx * ry).sum() / np.sqrt((rx ** 2).sum() * (ry ** 2).sum()))
+
+
+@pytest.fixture(scope="module")
+def records():
+    return execute(STEM)[1]
+
+
+@pytest.fixture(scope="module")
+def split():
+    return gl.random_split(gl.load("ml-100k"), 0.8, seed=P["SEED"])
+
+
+def test_committed_without_outputs_and_with_one_parameters_cell():
+    assert not has_outputs(lecture_path(STEM))
+    assert {"FAST", "SEED", "EPOCHS"} <= set(parameter_names(lecture_path(STEM)))
+
+
+def test_shared_negatives_save_a_factor_of_the_batch_size(records, split):
+    train, _ = split
+    b, m = records["negatives/batch size"], records["negatives/num negatives"]
+    steps = math.ceil(len(train) / b)
+    assert records["negatives/per-user embeddings per epoch"] == steps * b * m   # |U_mini| |V_neg| per batch
+    assert records["negatives/shared embeddings per epoch"] == steps * m         # |V_neg| per batch
+    assert records["negatives/saving"] == b                                      # the lecture's factor |U_mini|
+    assert 1 < records["negatives/nodes per computation graph"] <= 1 + 10 + 100  # 2 layers, 10 neighbours
+
+
+def test_negative_counts_of_the_training_runs(records, split):
+    train, _ = split
+    b = TrainConfig().batch_size
+    steps = math.ceil(len(train) / b)
+    assert records["uniform/negative embeddings per epoch"] == steps * b * 4
+    assert records["shared/negative embeddings per epoch"] == steps * P["NUM_SHARED"]
+    schedule = records["curriculum/schedule"]
+    epochs = len(schedule)
+    assert schedule == [min(P["NUM_HARD"], n - 1) for n in range(1, epochs + 1)]  # n - 1 hard at epoch n
+    assert records["curriculum/negative embeddings by epoch"] == [
+        steps * P["NUM_SHARED"] + steps * b * h for h in schedule]
+
+
+def test_monte_carlo_walks_agree_with_exact_ppr_by_linear_algebra(records, split):
+    train, _ = split
+    users = torch.tensor(records["ppr/users"])
+    alpha = 0.5
+    r = np.zeros((train.num_users, train.num_items))
+    r[train.user.numpy(), train.item.numpy()] = 1.0
+    p_ui = r / r.sum(1, keepdims=True)
+    p_iu = (r / np.maximum(r.sum(0, keepdims=True), 1)).T
+    # pi = alpha e + (1 - alpha) pi P_UI P_IU  <=>  pi (I - (1 - alpha) P_UI P_IU) = alpha e
+    system = np.eye(train.num_users) - (1 - alpha) * p_ui @ p_iu
+    restart = np.zeros((len(users), train.num_users))
+    restart[np.arange(len(users)), users.numpy()] = alpha
+    exact = np.linalg.solve(system.T, restart.T).T @ p_ui        # expected visit share per item, (S, I)
+    np.testing.assert_allclose(exact.sum(1), 1.0, atol=1e-9)
+    rho, top = [], []
+    for w in records["ppr/num walks"]:
+        mc = visit_counts(train, users, num_walks=w, num_hops=20, restart_prob=alpha, seed=P["SEED"]).numpy()
+        rho.append(np.mean([spearman(mc[i], exact[i]) for i in range(len(users))]))
+        top.append(np.mean([len(set(np.argsort(-mc[i], kind="stable")[:100])
+                                 & set(np.argsort(-exact[i], kind="stable")[:100])) / 100 for i in range(len(users))]))
+    assert records["ppr/spearman by walks"] == pytest.approx(rho, abs=1e-4)
+    assert records["ppr/top-100 overlap by walks"] == pytest.approx(top, abs=0.02)  # top-100 ties may split differently
+    assert 0 < records["ppr/hard pool overlap"] <= 1
+
+
+def test_where_held_out_items_fall_in_the_walk_ranking(records, split):
+    train, test = split
+    users = torch.unique(test.user)
+    counts = visit_counts(train, users, seed=P["SEED"]).numpy().astype(float)
+    row = {int(u): i for i, u in enumerate(users)}
+    owned = np.zeros_like(counts, dtype=bool)
+    for u, i in zip(train.user.tolist(), train.item.tolist()):
+        if u in row:
+            owned[row[u], i] = True
+    counts[owned] = -1.0
+    cand = (~owned).sum(1)
+    top = window = 0
+    for u, i in zip(test.user.tolist(), test.item.tolist()):
+        c = counts[row[u]]
+        # position in the pool's order: more visits first, ties to the lower item id
+        rank = int((c > c[i]).sum() + (c[:i] == c[i]).sum())
+        lo = math.floor(DEFAULT_HARD_WINDOW[0] * cand[row[u]])
+        hi = max(math.ceil(DEFAULT_HARD_WINDOW[1] * cand[row[u]]), lo + 1)
+        top += rank < lo
+        window += lo <= rank < hi
+    assert records["users/test positives in top 5%"] == pytest.approx(top / len(test), abs=1e-12)
+    assert records["users/test positives in window"] == pytest.approx(window / len(test), abs=1e-12)
+
+
+def test_genre_chance_and_genre_shares(records):
+    g = gl.load("ml-100k").item_features.double().numpy()
+    both = (g @ g.T) > 0
+    n = len(g)
+    assert records["item2item/genre chance"] == pytest.approx((both.sum() - np.trace(both)) / (n * (n - 1)))
+    for key in ("top", "hard", "easy"):
+        assert 0 <= records[f"movies/genre share {key}"] <= 1
+    assert 0 <= records["movies/related in top 5%"] <= 1
+
+
+def test_random_sphere_distances_follow_q_of_d(records):
+    d = 64
+    x = np.linspace(1e-6, 2 - 1e-6, 200_001)
+    log_q = (d - 2) * np.log(x) + (d - 3) / 2 * np.log(1 - x ** 2 / 4)
+    q = np.exp(log_q - log_q.max())
+    q /= np.trapezoid(q, x)
+    mean = np.trapezoid(x * q, x)
+    std = math.sqrt(np.trapezoid((x - mean) ** 2 * q, x))
+    assert records["distance/random mean"] == pytest.approx(mean, abs=0.003)
+    assert records["distance/random std"] == pytest.approx(std, abs=0.003)
+    for name in ("uniform", "sphere", "empirical"):
+        assert 0 <= records[f"distance/{name} share in [0.5, 1.4)"] <= 1
+
+
+def test_aggregator_failures_are_gins(records):
+    # GIN (Xu et al. 2019), Figure 3, by hand: (a) 2 vs 3 copies of one feature; (b) {g, r} vs {g, r, r};
+    # (c) {g, r} vs {g, g, r, r}
+    assert records["aggregators/fails"] == {"a": ["mean", "max"], "b": ["max"], "c": ["mean", "max"]}
+    assert records["aggregators/pinsage mean pooling difference"] < 1e-6   # importance pooling is a weighted mean
+    assert records["aggregators/pinsage sum pooling difference"] > 1e-4
+
+
+def test_trained_runs_are_sane(records, split):
+    train, test = split
+    users = torch.unique(test.user)
+    random_recall = float((20 / (train.num_items - train.user_degree()[users].double())).mean())
+    for key in ("shared", "hard", "curriculum"):
+        assert 5 * random_recall < records[f"curriculum/recall@20 {key}"] <= 1
+        for kind in ("easy", "hard"):
+            assert 0 < records[f"hardness/{key}/{kind} pair accuracy"] < 1
+    assert 5 * random_recall < records["uniform/recall@20"] <= 1
+    for name in ("features only", "shallow table", "pinsage", "pinsage + per-item vector"):
+        assert 0 <= records[f"item2item/{name}/hit@10"] <= 1
+        assert 0 <= records[f"item2item/{name}/cold genre share@10"] <= 1
