@@ -6,15 +6,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup data test test-fast course lab lint clean help
+.PHONY: setup data test test-fast course release autograde feedback lab lint strip clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make course   build and check the whole course (data, lectures, homework, grades)"
 	@echo "make test     run every test (sets itself up first)"
 	@echo "make setup    create .venv, install the pinned packages, fetch the data"
+	@echo "make release  student versions of the homework: solutions/ -> assignments/ (nbgrader)"
+	@echo "make autograde grade course/submitted/STUDENT/hwN/ with nbgrader (see course/README.md)"
+	@echo "make feedback feedback pages, hidden tests removed, into course/feedback/"
 	@echo "make lab      open JupyterLab on 127.0.0.1"
 	@echo "make lint     ruff over the library, tests and tools"
+	@echo "make strip    clear notebook outputs before a commit (keeps tags and nbgrader metadata)"
 
 # Reinstall only when the package list or the pins change.
 $(STAMP): pyproject.toml constraints.txt
@@ -37,11 +41,24 @@ test-fast: setup
 course: setup
 	$(BIN)/python tools/build_course.py
 
+# Homework with nbgrader (course/ is the course root; see course/README.md).
+release: setup
+	$(BIN)/python tools/homework.py release
+
+autograde: setup
+	$(BIN)/python tools/homework.py autograde
+
+feedback: setup
+	$(BIN)/python tools/homework.py feedback
+
 lab: setup
 	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 lint: $(STAMP)
 	$(BIN)/ruff check gnnrec_lite tests tools benchmarks
+
+strip: $(STAMP)
+	$(BIN)/python -m gnnrec_lite.notebook strip lectures/*.ipynb solutions/*/*.ipynb course/header.ipynb
 
 clean:
 	rm -rf build .pytest_cache

@@ -4,6 +4,7 @@
     gnnrec data info ml-100k       counts, density and degree statistics (offline)
     gnnrec data path               where the cache is
     gnnrec train --model lightgcn  train and evaluate a model (see `gnnrec train --help`)
+    gnnrec grade hw1 my-hw1.ipynb  autograde one homework notebook with nbgrader, as the class is graded
 """
 
 from __future__ import annotations
@@ -55,6 +56,15 @@ def cmd_train(args) -> int:
     return run_train(args)
 
 
+def cmd_grade(args) -> int:
+    try:
+        from . import grading
+    except ImportError as exc:  # nbgrader comes with the course extra
+        raise OSError(f"gnnrec grade needs nbgrader: pip install -e '.[course]' ({exc})") from None
+    grading.check_homework(args.homework)
+    return grading.cmd_grade(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gnnrec", description="Tools of the gnnrec course.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -85,6 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_train_arguments(train)
     train.set_defaults(func=cmd_train)
+
+    grade = sub.add_parser("grade", help="autograde a homework notebook with nbgrader (visible and hidden tests)",
+                           description="Grade one notebook the way the class is graded: a temporary nbgrader "
+                                       "course, the real autograder, a score and a message per part.")
+    grade.add_argument("homework", help="which homework: hw1, hw2 or hw3")
+    grade.add_argument("notebook", help="path to your notebook, e.g. assignments/hw1/hw1.ipynb after you worked it")
+    grade.add_argument("--keep", metavar="DIR", default=None,
+                       help="keep the temporary course in DIR (the feedback page is in DIR/course/feedback)")
+    grade.set_defaults(func=cmd_grade)
     return parser
 
 

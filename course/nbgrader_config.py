@@ -1,0 +1,55 @@
+"""nbgrader configuration of the gnnrec course; this folder is the course root.
+
+Run nbgrader from this folder with the project's interpreter, so that kernels
+run the same Python (``../.venv/bin/python -m nbgrader ...``), or use the make
+targets (``make release``, ``make autograde``, ``make feedback``). See README.md.
+Paths are relative to this file, so a copy of the layout (course/, solutions/,
+assignments/) works anywhere, as the tests do.
+"""
+
+from pathlib import Path
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern, SaveAutoGrades
+
+from gnnrec_lite import grading, nbgrader_plugins
+
+HERE = Path(__file__).resolve().parent
+c = get_config()  # noqa: F821  (defined by nbgrader when it loads this file)
+
+# --- the course and its folders
+c.CourseDirectory.course_id = "gnnrec"
+c.CourseDirectory.root = str(HERE)
+c.CourseDirectory.source_directory = str(HERE.parent / "solutions")     # sources: tasks, solutions, tests
+c.CourseDirectory.release_directory = str(HERE.parent / "assignments")  # student versions (committed)
+# submitted/, autograded/, feedback/ and gradebook.db stay in this folder and out of git (.gitignore)
+c.Exchange.timezone = "UTC"
+c.IncludeHeaderFooter.header = str(HERE / "header.ipynb")
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# --- executing submissions
+c.Execute.timeout = grading.DEFAULT_TIMEOUT          # seconds per cell; then the kernel is interrupted
+c.SafeExecute.cell_timeouts = grading.CELL_TIMEOUTS  # ... except these cells (hw2's training test)
+c.LimitOutputSize.max_lines = 200
+c.LimitOutputSize.max_chars = 20_000
+c.LimitOutputSize.max_traceback = 60
+c.OverwriteCells.add_missing_cells = True            # a deleted test cell comes back from the gradebook
+# (an edited read-only or test cell is always restored from the gradebook: nbgrader's OverwriteCells)
+
+c.Autograde.autograde_preprocessors = [  # nbgrader's list, with two of its steps replaced
+    nbgrader_plugins.SafeExecute,      # instead of Execute: per-cell budgets, survives a dead kernel
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    nbgrader_plugins.LimitOutputSize,  # instead of LimitOutput: caps characters too
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+
+# --- late submissions: once an assignment has a due date in the gradebook (README.md), each started
+# day late costs 10% of the score; nbgrader's own LateSubmissionPlugin offers "none" and "zero"
+c.AssignLatePenalties.plugin_class = nbgrader_plugins.LatePenaltyPerDay
+c.LatePenaltyPerDay.fraction_per_day = 0.1
+
+# --- feedback: never show hidden-test source or the tracebacks that would quote it
+c.GenerateFeedback.preprocessors = [GetGrades, nbgrader_plugins.HideHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -1,0 +1,324 @@
+"""Autograding the homework with the real nbgrader, for a class or for one learner.
+
+Introduced with the homework. The course root is ``course/`` (its
+``nbgrader_config.py`` points at ``solutions/`` for the sources and
+``assignments/`` for the student versions, and loads the plug-ins of
+:mod:`gnnrec_lite.nbgrader_plugins`). This module holds
+
+* :func:`make_course`, :func:`run_nbgrader`, :func:`collect_results`: run
+  nbgrader in a course folder and read back a :class:`Result` per student,
+  with a score and a message per part;
+* :func:`grade_notebook`, behind ``gnnrec grade hw1 NOTEBOOK``: the same
+  verdict a class would get, in a temporary course.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .datasets.cache import atomic_write_text
+from .nbgrader_plugins import HIDDEN_BEGIN, HIDDEN_END, KERNEL_DIED  # noqa: F401  (used by tests and tools)
+
+HOMEWORK = {"hw1": "Recall@K and losses", "hw2": "LightGCN", "hw3": "PinSAGE sampling"}
+DEFAULT_TIMEOUT = 60  # seconds per cell
+CELL_TIMEOUTS = {"partC-train": 240}  # grade_id -> its own budget in seconds (hw2 trains a model in this test)
+SUSPICIOUS = {  # pattern in a student's cell -> why a person should look at it
+    r"\bos\._exit\b": "os._exit kills the kernel",
+    r"set_custom_exc|\bexcepthook\b": "changes how errors are reported",
+    r"\bsetprofile\b|\bsettrace\b": "changes the interpreter's call hooks",
+    r"\bhwcheck\b": "touches the test helpers",
+    r"sys\.modules|\bimportlib\b|\bbuiltins\b|__code__|\bctypes\b": "edits modules or code objects",
+}
+
+
+# ----------------------------------------------------------------------------- running nbgrader
+def repo_root() -> Path:
+    """The course repository this package lives in (it holds ``course/`` and ``solutions/``)."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "course" / "nbgrader_config.py").is_file() or not (root / "solutions").is_dir():
+        raise FileNotFoundError(f"no course found next to the package at {root}: grading needs the course "
+                                "repository (course/nbgrader_config.py and solutions/), e.g. a git clone")
+    return root
+
+
+def check_homework(homework: str) -> str:
+    if homework not in HOMEWORK:
+        raise ValueError(f"homework must be one of {', '.join(HOMEWORK)}, got {homework!r}")
+    return homework
+
+
+def make_course(dest, homework=tuple(HOMEWORK), *, repo=None) -> Path:
+    """A course folder under ``dest`` laid out like the repository; returns its ``course/`` root.
+
+    Copies ``course/nbgrader_config.py``, ``course/header.ipynb`` and the
+    sources of ``homework``; nothing is written in the repository.
+    """
+    repo = Path(repo) if repo is not None else repo_root()
+    dest = Path(dest)
+    course = dest / "course"
+    course.mkdir(parents=True, exist_ok=True)
+    for name in ("nbgrader_config.py", "header.ipynb"):
+        shutil.copy2(repo / "course" / name, course / name)
+    for hw in homework:
+        shutil.copytree(repo / "solutions" / check_homework(hw), dest / "solutions" / hw, dirs_exist_ok=True)
+    (dest / "assignments").mkdir(exist_ok=True)
+    return course
+
+
+def run_nbgrader(course, *args: str, timeout: float | None = None, check: bool = True,
+                 env: dict | None = None) -> subprocess.CompletedProcess:
+    """``python -m nbgrader ARGS`` in ``course`` with this interpreter, so kernels run this venv's Python.
+
+    One torch thread per kernel (``OMP_NUM_THREADS=1``). Raises RuntimeError with
+    the log's tail when ``check`` and nbgrader exits non-zero.
+    """
+    run_env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    bindir = str(Path(sys.executable).parent)  # nbgrader runs `alembic` from PATH when it creates a gradebook
+    run_env["PATH"] = bindir + os.pathsep + run_env.get("PATH", "")
+    run_env.pop("JPY_SESSION_NAME", None)
+    run_env.update(env or {})
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=run_env, timeout=timeout,
+                          capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed in {course} (exit {proc.returncode}):\n{tail}")
+    return proc
+
+
+# ----------------------------------------------------------------------------- reading results
+@dataclass
+class Part:
+    """One ``## Part X`` of a homework: its cells' points and what went wrong."""
+
+    name: str
+    title: str = ""
+    score: float = 0.0
+    max_score: float = 0.0
+    manual: float = 0.0  # points graded by a person, not included in score
+    messages: list = field(default_factory=list)
+
+
+@dataclass
+class Result:
+    """A student's autograde: ``score`` of ``max_score`` autograded points, plus manual points pending."""
+
+    student: str
+    homework: str
+    score: float = 0.0
+    max_score: float = 0.0
+    manual: float = 0.0
+    parts: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)  # notebook-level: unreadable, not graded, suspicious code
+
+
+def _part_of(grade_id: str) -> str:
+    m = re.match(r"part([A-Z])", grade_id)
+    return m.group(1) if m else "-"
+
+
+def _message(cell) -> str:
+    """The first line a student needs: the error of a failed cell (a time-out before its KeyboardInterrupt)."""
+    outputs = cell.get("outputs", [])
+    if any(out.output_type == "error" and out.ename == "CellTimeoutError" for out in outputs):
+        return "CellTimeoutError: the cell ran past its time limit and was stopped"
+    for out in outputs:
+        if out.output_type == "error":
+            value = " ".join(str(out.evalue).split())
+            return f"{out.ename}: {value[:300]}" if value else out.ename
+        if out.output_type == "stream" and out.name == "stderr":
+            return "wrote to stderr (a test cell that does scores zero): " + " ".join(out.text.split())[:200]
+    return ""
+
+
+def scan_cells(nb) -> list[str]:
+    """Suspicious code in the student's (solution) cells, for a person to look at; not a verdict."""
+    found = []
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code" or meta.get("locked") or meta.get("grade") and not meta.get("solution"):
+            continue
+        for pattern, why in SUSPICIOUS.items():
+            hit = re.search(pattern, cell.source)
+            if hit:
+                found.append(f"cell {meta.get('grade_id', '?')}: {hit.group(0)} ({why})")
+    return found
+
+
+def edited_cells(nb) -> list[str]:
+    """Read-only cells whose source no longer matches the checksum nbgrader gave them at release."""
+    from nbgrader.utils import compute_checksum
+
+    edited = []
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("locked") and meta.get("checksum") and compute_checksum(cell) != meta["checksum"]:
+            edited.append(f"read-only cell {meta.get('grade_id', '?')} was edited; the original was graded")
+    return edited
+
+
+def collect_results(course, homework: str) -> dict[str, Result]:
+    """Scores from the gradebook and messages from the autograded notebooks, per submitted student."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    course = Path(course)
+    students = sorted(p.parent.name for p in (course / "submitted").glob(f"*/{homework}") if p.is_dir())
+    out = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "gnnrec") as gb:
+        for student in students:
+            res = out[student] = Result(student, homework)
+            nb_path = course / "autograded" / student / homework / f"{homework}.ipynb"
+            sub_path = course / "submitted" / student / homework / f"{homework}.ipynb"
+            try:
+                submission = gb.find_submission_notebook(homework, homework, student)
+            except MissingEntry:
+                submission = None
+            if not nb_path.is_file() or submission is None:
+                res.problems.append(_why_not_graded(sub_path))
+                res.max_score = float(gb.find_notebook(homework, homework).max_score)
+                continue
+            handed_in = nbformat.read(sub_path, as_version=4)
+            res.problems.extend(edited_cells(handed_in) + scan_cells(handed_in))
+            _fill(res, nbformat.read(nb_path, as_version=4), submission.grades)
+            penalty = float(submission.late_submission_penalty or 0)
+            if penalty:
+                res.score -= penalty
+                res.problems.append(f"late submission: {penalty:g} points off")
+    return out
+
+
+def _fill(res: Result, nb, grades) -> None:
+    """Per-part scores and messages of one autograded notebook."""
+    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
+    titles = _part_titles(nb)
+    for grade in grades:
+        name = _part_of(grade.name)
+        part = res.parts.setdefault(name, Part(name, titles.get(name, "")))
+        cell = by_id.get(grade.name)
+        if cell is not None and cell.source.lstrip().startswith("# This cell (id:"):
+            res.problems.append(f"test cell {grade.name} was missing from the submission and was put back")
+        if cell is None and grade.auto_score is None or cell is not None and cell.metadata.nbgrader.get("solution"):
+            part.manual += grade.max_score  # a written answer: not part of the autograded score
+            if grade.manual_score is not None:
+                state = f"graded by a person: {grade.manual_score:g} / {grade.max_score:g}"
+            elif grade.auto_score == 0:
+                state = "no response (the answer cell is unchanged)"
+            else:
+                state = f"to be graded by a person ({grade.max_score:g} points)"
+            part.messages.append(f"{grade.name}: {state}")
+            continue
+        part.max_score += grade.max_score
+        part.score += grade.score
+        if grade.score < grade.max_score:
+            text = _message(cell) if cell is not None else "cell missing"
+            part.messages.append(f"{grade.name}: {text}" if text else grade.name)
+    for grade_id, cell in by_id.items():  # an error in the student's own code explains the failed tests
+        meta = cell.metadata.get("nbgrader", {}) if grade_id else {}
+        text = _message(cell) if meta.get("solution") and not meta.get("grade") else ""
+        if text and _part_of(grade_id) in res.parts:
+            res.parts[_part_of(grade_id)].messages.insert(0, f"{grade_id} (your code): {text}")
+    res.parts = dict(sorted(res.parts.items()))
+    res.score = sum(p.score for p in res.parts.values())
+    res.max_score = sum(p.max_score for p in res.parts.values())
+    res.manual = sum(p.manual for p in res.parts.values())
+
+
+def _part_titles(nb) -> dict:
+    titles = {}
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for m in re.finditer(r"^##\s+Part\s+([A-Z])\b[^:\n]*:?\s*(.*)$", cell.source, flags=re.M):
+                titles.setdefault(m.group(1), m.group(2).strip())
+    return titles
+
+
+def _why_not_graded(path: Path) -> str:
+    if not path.is_file():
+        return f"not graded: no notebook at {path.name}"
+    try:
+        nbformat.read(path, as_version=4)
+    except Exception as exc:  # nbformat raises several types for a broken file
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"not graded: {path.name} is not a valid notebook (is it valid JSON?): {first[:200]}"
+    return "not graded: nbgrader could not process this notebook (see the autograde log)"
+
+
+def write_missing_feedback(course, homework: str, results: dict[str, Result]) -> list[Path]:
+    """A small feedback page for each student nbgrader could not grade, saying why (score 0)."""
+    written = []
+    for student, res in results.items():
+        if not res.problems or not res.problems[0].startswith("not graded"):
+            continue
+        path = Path(course) / "feedback" / student / homework / f"{homework}.html"
+        atomic_write_text(path, f"<html><body><h1>{homework}: not graded</h1><p>Score: 0 / {res.max_score:g}</p>"
+                                f"<p>{html.escape(res.problems[0])}</p></body></html>\n")
+        written.append(path)
+    return written
+
+
+def format_result(res: Result) -> str:
+    """A per-part table: part, points, and the messages of the tests that failed."""
+    rows = [("part", "points", "message")]
+    for part in res.parts.values():
+        points = f"{part.score:g} / {part.max_score:g}" if part.max_score else "-"
+        if part.manual:
+            points += f" (+{part.manual:g} by hand)"
+        msgs = part.messages or ["all tests passed"]
+        title = f"{part.name} {part.title}".strip()
+        rows.append((title[:48], points, msgs[0]))
+        rows.extend(("", "", m) for m in msgs[1:])
+    width = [max(len(r[i]) for r in rows) for i in range(2)]
+    lines = [f"{res.homework} for {res.student}: {res.score:g} / {res.max_score:g} autograded points"
+             + (f", {res.manual:g} more graded by hand" if res.manual else "")]
+    lines += [f"  {a:<{width[0]}}  {b:<{width[1]}}  {c}" for a, b, c in rows]
+    lines += [f"  note: {p}" for p in res.problems]
+    return "\n".join(lines)
+
+
+def grade_notebook(homework: str, notebook, *, workdir=None, repo=None) -> Result:
+    """Autograde one notebook in a temporary course with the real nbgrader (visible and hidden tests).
+
+    Returns the :class:`Result`; ``workdir`` keeps the course folder (feedback
+    in ``workdir/course/feedback``), otherwise it is removed.
+    """
+    homework = check_homework(homework)
+    notebook = Path(notebook)
+    if not notebook.is_file():
+        raise FileNotFoundError(f"notebook not found: {notebook}")
+    tmp = None if workdir is not None else tempfile.TemporaryDirectory(prefix="gnnrec-grade-")
+    try:
+        course = make_course(workdir if tmp is None else tmp.name, [homework], repo=repo)
+        run_nbgrader(course, "generate_assignment", homework, "--force")
+        student = "learner"
+        target = course / "submitted" / student / homework
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(notebook, target / f"{homework}.ipynb")
+        run_nbgrader(course, "autograde", homework, "--force", check=False)
+        run_nbgrader(course, "generate_feedback", homework, "--force", check=False)
+        results = collect_results(course, homework)
+        write_missing_feedback(course, homework, results)
+        return results[student]
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+
+def cmd_grade(args) -> int:
+    """``gnnrec grade HOMEWORK NOTEBOOK``."""
+    result = grade_notebook(args.homework, args.notebook, workdir=args.keep)
+    print(format_result(result))
+    if result.manual:
+        print(f"Written answers ({result.manual:g} points) are graded by a person; working alone, compare yours "
+              f"with the worked solution in solutions/{args.homework}/{args.homework}.ipynb.")
+    if args.keep:
+        print(f"feedback: {Path(args.keep) / 'course' / 'feedback' / 'learner' / args.homework}")
+    return 0

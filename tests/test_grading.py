@@ -1,0 +1,298 @@
+"""gnnrec_lite.grading (results, `gnnrec grade`), .nbgrader_plugins and .hwcheck (the test cells' helpers)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+
+import gnnrec_lite as gl
+from gnnrec_lite import cli, grading, hwcheck, nbgrader_plugins
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ----------------------------------------------------------------------------- hwcheck: comparisons
+def test_close_accepts_numbers_tensors_arrays_and_names_the_failure():
+    hwcheck.close(torch.tensor([1.0, 2.0]), [1.0, 2.0 + 1e-8], "pair")
+    hwcheck.close(np.array([[0.5]]), torch.tensor([[0.5]]), "nested")
+    hwcheck.close(float("nan"), math.nan, "nan matches nan")
+    with pytest.raises(AssertionError, match=r"recall: expected 0.5, got 0.25"):
+        hwcheck.close(0.25, 0.5, "recall")
+    with pytest.raises(AssertionError, match=r"v: expected shape \(2,\), got \(3,\)"):
+        hwcheck.close([1, 2, 3], [1, 2], "v")
+    with pytest.raises(AssertionError, match=r"at index \[1\]"):
+        hwcheck.close([1.0, 5.0], [1.0, 2.0], "v")
+    with pytest.raises(AssertionError, match="expected a number"):
+        hwcheck.close("0.5", 0.5, "string")
+    with pytest.raises(AssertionError, match="expected 1, got inf"):
+        hwcheck.close(math.inf, 1.0, "inf")
+
+
+def test_equal_is_exact_and_type_aware():
+    hwcheck.equal(torch.tensor([3, 0]), [3, 0], "ids")
+    hwcheck.equal([[True, False]], torch.tensor([[True, False]]), "mask")
+    with pytest.raises(AssertionError, match="ids: expected 1, got 2 at index"):
+        hwcheck.equal([0, 2], [0, 1], "ids")
+    with pytest.raises(AssertionError, match="expected True, got 1"):
+        hwcheck.equal([1], [True], "bool vs int")
+
+
+def test_check_raises_even_under_python_O():
+    hwcheck.check(True, "never")
+    with pytest.raises(AssertionError, match="the message"):
+        hwcheck.check(False, "the message")
+
+
+# ----------------------------------------------------------------------------- hwcheck: defences
+@pytest.fixture
+def recorded():
+    """hwcheck.setup() in this process, with the thread count and warnings hook put back afterwards."""
+    threads = torch.get_num_threads()
+    import warnings
+    show = warnings.showwarning
+    hwcheck.setup()
+    yield
+    warnings.showwarning = show
+    torch.set_num_threads(threads)
+
+
+def test_guard_restores_replaced_functions_and_says_so(recorded, capsys):
+    originals = (np.isclose, torch.allclose, math.isclose, hwcheck.close, gl.evaluate, torch.equal)
+    np.isclose = torch.allclose = math.isclose = lambda *a, **k: True
+    hwcheck.close = gl.evaluate = lambda *a, **k: None
+    del torch.equal
+    try:
+        restored = hwcheck.guard()
+    finally:  # never leave the process patched, whatever happened
+        np.isclose, torch.allclose, math.isclose, hwcheck.close, gl.evaluate, torch.equal = originals
+    assert {"numpy.isclose", "torch.allclose", "math.isclose", "gnnrec_lite.hwcheck.close",
+            "gnnrec_lite.evaluate", "torch.equal"} <= set(restored)
+    assert callable(torch.equal)
+    assert "the tests use the originals" in capsys.readouterr().out
+    assert hwcheck.guard() == []  # nothing left to restore
+
+
+def test_guard_restores_constants_of_hwcheck(recorded):
+    threshold = hwcheck.LIGHTGCN_THRESHOLD
+    hwcheck.LIGHTGCN_THRESHOLD = 0.0
+    assert "gnnrec_lite.hwcheck.LIGHTGCN_THRESHOLD" in hwcheck.guard()
+    assert hwcheck.LIGHTGCN_THRESHOLD == threshold
+
+
+def test_close_ignores_patched_math_and_torch():
+    saved = (math.isclose, torch.Tensor.tolist, math.isfinite)
+    math.isclose = lambda *a, **k: True
+    math.isfinite = lambda x: True
+    torch.Tensor.tolist = lambda self: [1.0]
+    try:
+        with pytest.raises(AssertionError):
+            hwcheck.close(torch.tensor([0.0]), [1.0], "patched")
+    finally:
+        math.isclose, torch.Tensor.tolist, math.isfinite = saved
+
+
+def test_setup_prints_warnings_on_stdout(recorded, capsys):
+    import warnings
+    warnings.showwarning(UserWarning("careful"), UserWarning, "f.py", 3)
+    out, err = capsys.readouterr()
+    assert "UserWarning: careful (f.py:3)" in out and err == ""
+
+
+def test_from_scratch_catches_any_route_into_the_library():
+    evaluate = gl.evaluate  # a reference captured before the check, as a student's cell could
+    test = gl.Interactions(2, 3, [0, 1], [1, 2])
+
+    def by_alias(scores):
+        return evaluate(scores, gl.Interactions(2, 3, [], []), test, k=1)["recall@1"]
+
+    def by_getattr(scores):
+        return getattr(gl.metrics, "recall" + "_at_k")(torch.zeros(2, 1, dtype=torch.long), test, 1)
+
+    def honest(scores):
+        return float((scores.argmax(1) == torch.tensor([1, 2])).double().mean())
+
+    scores = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    for fn in (by_alias, by_getattr):
+        with pytest.raises(AssertionError, match=r"recall must be written from scratch.*gnnrec_lite\.metrics\."):
+            with hwcheck.from_scratch("recall", "gnnrec_lite.metrics"):
+                fn(scores)
+    with hwcheck.from_scratch("recall", "gnnrec_lite.metrics"):
+        assert honest(scores) == 1.0
+    with pytest.raises(AssertionError, match="switched off the from-scratch check"):
+        with hwcheck.from_scratch("sneaky", "gnnrec_lite.metrics"):
+            sys.setprofile(None)
+    assert sys.getprofile() is None
+
+
+def test_no_dense_flags_a_dense_n_by_n_matrix():
+    adj = torch.eye(6).to_sparse()
+    x = torch.ones(6, 2)
+    with hwcheck.no_dense(6, "propagate"):
+        torch.sparse.mm(adj, x)
+    with pytest.raises(AssertionError, match=r"propagate must use sparse products, but to_dense\(\)"):
+        with hwcheck.no_dense(6, "propagate"):
+            adj.to_dense() @ x
+    with pytest.raises(AssertionError, match="zeros"):
+        with hwcheck.no_dense(6, "propagate"):
+            torch.zeros(6, 6)
+
+
+def test_generator_is_private():
+    a = torch.rand(3, generator=hwcheck.generator(4))
+    torch.manual_seed(123)
+    assert torch.equal(a, torch.rand(3, generator=hwcheck.generator(4)))
+
+
+# ----------------------------------------------------------------------------- grading: plug-ins
+def _code(source, outputs=(), grade_id=None, **meta):
+    cell = nbformat.v4.new_code_cell(source)
+    cell.outputs = [nbformat.v4.new_output(**o) for o in outputs]
+    if grade_id:
+        cell.metadata["nbgrader"] = {"grade_id": grade_id, **meta}
+    return cell
+
+
+def test_hidden_tests_and_their_tracebacks_are_removed_from_feedback():
+    src = ('"""Part A, hidden."""\nx = 1\n### BEGIN HIDDEN TESTS\nassert secret_case() == 3, "ties"\n'
+           "### END HIDDEN TESTS\n")
+    cell = _code(src, [{"output_type": "error", "ename": "AssertionError", "evalue": "ties",
+                        "traceback": ["----> 4 assert secret_case() == 3"]}])
+    cell, _ = nbgrader_plugins.HideHiddenTests().preprocess_cell(cell, {}, 0)
+    assert "secret_case" not in cell.source and "x = 1" in cell.source and "hidden tests: not shown" in cell.source
+    assert cell.outputs[0].traceback[0] == "AssertionError: ties"
+    assert not any("secret_case" in line for line in cell.outputs[0].traceback)
+    visible = _code("assert f() == 1", [{"output_type": "error", "ename": "E", "evalue": "", "traceback": ["tb"]}])
+    assert nbgrader_plugins.HideHiddenTests().preprocess_cell(visible, {}, 0)[0].outputs[0].traceback == ["tb"]
+
+
+def test_limit_output_caps_characters_as_well_as_lines():
+    cell = _code("print(...)", [{"output_type": "stream", "name": "stdout", "text": "x" * 50_000},
+                                {"output_type": "execute_result", "data": {"text/html": "<b>" * 30_000},
+                                 "execution_count": 1, "metadata": {}}])
+    pre = nbgrader_plugins.LimitOutputSize(max_chars=1000)
+    cell, _ = pre.preprocess_cell(cell, {}, 0)
+    assert len(cell.outputs[0].text) < 1100 and "output truncated (50,000 characters)" in cell.outputs[0].text
+    assert list(cell.outputs[1].data) == ["text/plain"] and "output removed" in cell.outputs[1].data["text/plain"]
+
+
+def test_late_penalty_is_a_share_per_started_day():
+    plugin = nbgrader_plugins.LatePenaltyPerDay(fraction_per_day=0.1)
+    assert plugin.late_submission_penalty("s", 10.0, 60) == pytest.approx(1.0)
+    assert plugin.late_submission_penalty("s", 10.0, 86400 + 1) == pytest.approx(2.0)
+    assert plugin.late_submission_penalty("s", 10.0, 30 * 86400) == pytest.approx(10.0)
+
+
+def test_scan_flags_code_that_tampers_with_grading():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [_code("import os\nos._exit(0)", grade_id="partA-code", solution=True),
+                _code("get_ipython().set_custom_exc((Exception,), h)", grade_id="partB-code", solution=True),
+                _code("hwcheck.guard()", grade_id="partA-visible", grade=True, locked=True),  # a test: not flagged
+                _code("x = 1")]
+    flags = grading.scan_cells(nb)
+    assert len(flags) == 2 and "partA-code: os._exit" in flags[0] and "set_custom_exc" in flags[1]
+
+
+def test_format_result_is_a_table_per_part():
+    res = grading.Result("ada", "hw1", 7.0, 10.0, 2.0, parts={
+        "A": grading.Part("A", "Recall@K", 1.0, 3.0, 0.0, ["partA-hidden: AssertionError: ties"]),
+        "E": grading.Part("E", "answers", 0.0, 0.0, 2.0, ["partE-answer1: to be graded by a person"])},
+        problems=["late submission: 1 points off"])
+    text = grading.format_result(res)
+    assert text.splitlines()[0] == "hw1 for ada: 7 / 10 autograded points, 2 more graded by hand"
+    assert "A Recall@K" in text and "1 / 3" in text and "partA-hidden: AssertionError: ties" in text
+    assert "- (+2 by hand)" in text and "note: late submission" in text
+
+
+def test_an_unreadable_notebook_is_reported_not_crashed(tmp_path):
+    bad = tmp_path / "hw1.ipynb"
+    bad.write_text('{"cells": [oops')
+    assert "is not a valid notebook (is it valid JSON?)" in grading._why_not_graded(bad)
+    assert "no notebook" in grading._why_not_graded(tmp_path / "missing.ipynb")
+
+
+def test_check_homework_and_the_course_location():
+    assert grading.check_homework("hw2") == "hw2"
+    with pytest.raises(ValueError, match="homework must be one of hw1, hw2, hw3, got 'hw4'"):
+        grading.check_homework("hw4")
+    assert grading.repo_root() == ROOT
+
+
+def test_make_course_copies_config_and_sources_only(tmp_path):
+    course = grading.make_course(tmp_path, ["hw1"])
+    assert sorted(p.name for p in course.iterdir()) == ["header.ipynb", "nbgrader_config.py"]
+    assert (tmp_path / "solutions" / "hw1" / "hw1.ipynb").is_file() and not (tmp_path / "solutions" / "hw2").exists()
+
+
+def test_python3_kernel_is_this_interpreter():
+    """nbgrader runs under this venv's Python; the notebooks' `python3` kernel must start the same one."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    assert KernelSpecManager().get_kernel_spec("python3").argv[0] in ("python", "python3", sys.executable)
+    km = KernelManager(kernel_name="python3")
+    assert km.format_kernel_cmd()[0] == sys.executable
+    for hw in grading.HOMEWORK:
+        assert nbformat.read(ROOT / "solutions" / hw / f"{hw}.ipynb", 4).metadata.kernelspec.name == "python3"
+
+
+# ----------------------------------------------------------------------------- SafeExecute with a real kernel
+@pytest.mark.slow
+def test_safe_execute_survives_a_dead_kernel_and_gives_per_cell_budgets():
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [_code("import time\nx = 1", grade_id="setup"),
+                _code("time.sleep(3)\nassert x == 1", grade_id="slow-test", grade=True, points=1),
+                _code("time.sleep(3)", grade_id="too-slow", grade=True, points=1),
+                _code("import os\nos._exit(1)", grade_id="killer", solution=True),
+                _code("assert True", grade_id="after", grade=True, points=1)]
+    ex = nbgrader_plugins.SafeExecute(timeout=2, cell_timeouts={"slow-test": 20})
+    nb, _ = ex.preprocess(nb, {})
+    names = [[o.get("ename") for o in c.outputs if o.output_type == "error"] for c in nb.cells]
+    assert names[:2] == [[], []] and "CellTimeoutError" in names[2]  # slow-test had its own 20 s
+    assert names[3:] == [[grading.KERNEL_DIED], [grading.KERNEL_DIED]]
+    assert grading._message(nb.cells[2]).startswith("CellTimeoutError")
+    assert "died in killer" in nb.cells[4].outputs[0].evalue
+
+
+# ----------------------------------------------------------------------------- gnnrec grade
+def test_grade_command_errors_name_the_problem(capsys):
+    assert cli.main(["grade", "hw7", "x.ipynb"]) == 1
+    assert "homework must be one of hw1, hw2, hw3, got 'hw7'" in capsys.readouterr().err
+    assert cli.main(["grade", "hw1", "no/such/notebook.ipynb"]) == 1
+    assert "notebook not found: no/such/notebook.ipynb" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_grade_command_prints_the_verdict_a_class_would_get(tmp_path, capsys):
+    """A learner's hw1 with Recall@K that forgets the training items: 8 / 10, and Part A says why."""
+    released = nbformat.read(ROOT / "assignments" / "hw1" / "hw1.ipynb", 4)
+    solved = nbformat.read(ROOT / "solutions" / "hw1" / "hw1.ipynb", 4)
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in solved.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    for cell in released.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers and cell.cell_type == "code":
+            cell.source = answers[grade_id].replace("if exclude is not None:", "if False:")
+    path = tmp_path / "mine.ipynb"
+    nbformat.write(released, path)
+    assert cli.main(["grade", "hw1", str(path), "--keep", str(tmp_path / "kept")]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "hw1 for learner: 8 / 10 autograded points, 2 more graded by hand"
+    assert "A Recall@K" in out and "1 / 3" in out and "skip it, then take the top 2" in out
+    assert "partE-answer1: no response" in out
+    page = tmp_path / "kept" / "course" / "feedback" / "learner" / "hw1" / "hw1.html"
+    assert page.is_file() and "BEGIN HIDDEN TESTS" not in page.read_text()
+    assert not (ROOT / "course" / "submitted" / "learner").exists()
+
+
+def test_grade_command_is_registered_and_keeps_the_others():
+    parser = cli.build_parser()
+    args = parser.parse_args(["grade", "hw1", "x.ipynb"])
+    assert args.func is cli.cmd_grade and args.keep is None
+    assert parser.parse_args(["data", "path"]).func is cli.cmd_data_path

@@ -1,0 +1,221 @@
+"""The homework sources (solutions/hwN) and their reference solutions, without nbgrader.
+
+* structure: points in every heading match the test cells, every test cell starts with a docstring,
+  a visible test comes before the hidden ones, notebooks carry no outputs;
+* the reference solutions against the library, an independent implementation, on random inputs;
+* the randomized tests are not flaky: hw2's Recall@20 threshold holds for the reference on 10 seeds, and
+  hw3's statistical tests pass for the reference with 10 other generator seeds.
+The nbgrader runs themselves are in test_homework_nbgrader.py.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+
+import gnnrec_lite as gl
+from gnnrec_lite import grading, hwcheck
+from gnnrec_lite.models import LightGCN
+from gnnrec_lite.sampling import CurriculumSchedule, SharedNegativeSampler, hard_negative_pool
+from gnnrec_lite.walks import personalized_pagerank
+
+ROOT = Path(__file__).resolve().parents[1]
+HOMEWORK = tuple(grading.HOMEWORK)
+SEEDS = range(10)
+
+
+def source(hw) -> nbformat.NotebookNode:
+    return nbformat.read(ROOT / "solutions" / hw / f"{hw}.ipynb", as_version=4)
+
+
+def meta(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def reference(hw) -> dict:
+    """The namespace after running the setup cell and every solution cell of the source notebook."""
+    ns: dict = {}
+    for cell in source(hw).cells:
+        if cell.cell_type == "code" and (meta(cell).get("grade_id") == "setup" or meta(cell).get("solution")):
+            exec(compile(cell.source.replace("hwcheck.setup()", "pass"), f"{hw}:{meta(cell)['grade_id']}", "exec"),
+                 ns)
+    return ns
+
+
+def test_cell(hw, grade_id) -> str:
+    return next(c.source for c in source(hw).cells if meta(c).get("grade_id") == grade_id)
+
+
+test_cell.__test__ = False  # a helper, not a test
+
+
+# ----------------------------------------------------------------------------- structure
+@pytest.mark.parametrize("hw", HOMEWORK)
+def test_source_structure(hw):
+    nb = source(hw)
+    assert nb.metadata.kernelspec.name == "python3"
+    assert "Learning goals" in nb.cells[0].source and f"gnnrec grade {hw}" in nb.cells[0].source
+    setup = nb.cells[1]
+    assert meta(setup) == {**meta(setup), "grade_id": "setup", "locked": True, "grade": False}
+    assert "hwcheck.setup()" in setup.source
+    parts = {}
+    for cell in nb.cells:
+        assert cell.get("outputs", []) == [] and cell.get("execution_count") is None, "committed without outputs"
+        heading = re.match(r"## Part ([A-Z]) \((\d+) points?", cell.source) if cell.cell_type == "markdown" else None
+        if heading:
+            parts[heading.group(1)] = {"points": int(heading.group(2)), "cells": []}
+            assert meta(cell).get("locked"), f"{hw}: the Part {heading.group(1)} heading should be read-only"
+        if meta(cell).get("grade"):
+            part = re.match(r"part([A-Z])-", meta(cell)["grade_id"]).group(1)
+            parts[part]["cells"].append(cell)
+    auto = sum(meta(c)["points"] for p in parts.values() for c in p["cells"] if c.cell_type == "code")
+    assert auto == 10, f"{hw}: {auto} autograded points"
+    for name, part in parts.items():
+        assert part["points"] == sum(meta(c)["points"] for c in part["cells"]), f"{hw} Part {name}: points"
+        tests = [c for c in part["cells"] if c.cell_type == "code"]
+        if not tests:
+            continue  # written answers only
+        hidden = [grading.HIDDEN_BEGIN in c.source for c in tests]
+        assert hidden[0] is False and any(hidden), f"{hw} Part {name}: a visible test, then hidden ones"
+        for cell in tests:
+            first = ast.parse(cell.source).body[0]
+            assert isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and \
+                isinstance(first.value.value, str), f"{hw} {meta(cell)['grade_id']}: starts with a docstring"
+            assert meta(cell)["locked"], f"{hw} {meta(cell)['grade_id']}: test cells are locked"
+            assert "test" in cell.metadata.get("tags", [])
+
+
+@pytest.mark.parametrize("hw", HOMEWORK)
+def test_every_test_cell_guards_first(hw):
+    """guard() must run before anything else the cell does, so nothing the notebook replaced is used."""
+    for cell in source(hw).cells:
+        if meta(cell).get("grade") and cell.cell_type == "code":
+            body = ast.parse(cell.source).body
+            assert ast.unparse(body[1]) == "from gnnrec_lite import hwcheck", meta(cell)["grade_id"]
+            assert ast.unparse(body[2]) == "hwcheck.guard()", meta(cell)["grade_id"]
+
+
+def test_make_targets_for_the_homework_set_themselves_up():
+    text = (ROOT / "Makefile").read_text()
+    for target in ("release", "autograde", "feedback"):
+        rule = re.search(rf"^{target}:([^\n]*)\n\t([^\n]*)", text, flags=re.M)
+        assert rule and "setup" in rule.group(1).split(), f"make {target} should depend on setup"
+        assert f"tools/homework.py {target}" in rule.group(2)
+
+
+# ----------------------------------------------------------------------------- hw1 against the library
+def test_hw1_reference_matches_the_library():
+    ns = reference("hw1")
+    for seed in range(5):
+        data = gl.synthetic(40, 60, 500, seed=seed)
+        train, test = gl.random_split(data, 0.7, seed=seed)
+        scores = torch.randint(0, 5, (40, 60), generator=torch.Generator().manual_seed(seed)).float()  # many ties
+        for k in (1, 7, 60):
+            expected = gl.evaluate(scores, train, test, k=k)[f"recall@{k}"]
+            assert ns["recall_at_k"](scores, test, k, exclude=train) == pytest.approx(expected, abs=1e-12)
+        pos, neg = torch.randn(9) * 30, torch.randn(9, 5) * 30
+        assert float(ns["binary_loss"](pos, neg)) == pytest.approx(float(gl.binary_loss(pos, neg)), rel=1e-6)
+        assert float(ns["bpr_loss"](pos, neg)) == pytest.approx(float(gl.bpr_loss(pos, neg)), rel=1e-6)
+    toy = gl.lecture_toy()
+    assert float(ns["toy_binary"]) == pytest.approx(float(gl.binary_loss_full(toy.scores, toy.train)))
+    assert float(ns["toy_bpr"]) == pytest.approx(float(gl.bpr_loss_full(toy.scores, toy.train)))
+    assert float(gl.bpr_loss_full(ns["shifted"], toy.train)) == pytest.approx(float(ns["toy_bpr"]))
+
+
+# ----------------------------------------------------------------------------- hw2 against the library
+def test_hw2_reference_matches_the_library():
+    ns = reference("hw2")
+    for inter in (gl.southern_women(), gl.synthetic(30, 50, 300, seed=1), gl.Interactions(3, 4, [0, 2], [1, 1])):
+        mine = ns["normalized_adjacency"](inter).to_dense()
+        assert torch.allclose(mine, gl.to_adjacency(inter).to_dense(), atol=1e-7)
+    inter = gl.synthetic(30, 50, 300, seed=2)
+    lib = gl.models.build_model("lightgcn", inter, seed=0, embedding_dim=8, num_layers=3)
+    model = ns["ScratchLightGCN"](inter, embedding_dim=8, num_layers=3)
+    model.load_state_dict(lib.state_dict(), strict=False)
+    for got, want in zip(model(), lib()):
+        assert torch.allclose(got, want, atol=1e-6)
+    assert isinstance(lib, LightGCN)
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_hw2_threshold_holds_for_the_reference_on_ten_seeds():
+    """The reference clears LIGHTGCN_THRESHOLD with a wide margin on every seed (2 processes, 1 thread each)."""
+    code = ("import sys, torch; sys.path.insert(0, sys.argv[1]); import test_homework as t\n"
+            "torch.set_num_threads(1); model = t.reference('hw2')['ScratchLightGCN']\n"
+            "for s in sys.argv[2:]: print(s, t.hwcheck.lightgcn_recall(model, seed=int(s)), flush=True)")
+    env = dict(os.environ, OMP_NUM_THREADS="1", GNNREC_DATA_DIR=str(gl.datasets.data_home()))
+    procs = [subprocess.Popen([sys.executable, "-W", "ignore", "-c", code, str(ROOT / "tests"),
+                               *map(str, SEEDS[i::2])], stdout=subprocess.PIPE, text=True, env=env)
+             for i in range(2)]
+    recalls = {}
+    for proc in procs:
+        out, _ = proc.communicate(timeout=600)
+        assert proc.returncode == 0, out
+        recalls.update((int(s), float(r)) for s, r in (line.split() for line in out.splitlines()))
+    assert sorted(recalls) == list(SEEDS)
+    print("hw2 Recall@20 by seed:", {s: round(r, 4) for s, r in sorted(recalls.items())})
+    assert min(recalls.values()) >= hwcheck.LIGHTGCN_THRESHOLD + 0.05, recalls  # the margin, not just a pass
+
+
+# ----------------------------------------------------------------------------- hw3 against the library
+def test_hw3_reference_matches_the_library():
+    ns = reference("hw3")
+    sw = gl.southern_women()
+    users = torch.arange(sw.num_users)
+    scores = personalized_pagerank(sw, users, restart_prob=0.3)  # (18, 14) exact visit shares
+    pool = hard_negative_pool(sw, users, window=(1, 6), method="ppr", restart_prob=0.3)
+    for u in range(sw.num_users):
+        mine = ns["hard_negative_pool"](scores[u], sw.item[sw.user == u], 1, 6)
+        assert mine.tolist() == pool.pool(u).tolist()
+    assert [ns["num_hard_negatives"](n, 4) for n in range(1, 9)] == [CurriculumSchedule(4)(n) for n in range(1, 9)]
+    users, pos, neg, valid = ns["sample_shared_batch"](sw, 64, 10, torch.Generator().manual_seed(0))
+    assert torch.equal(~valid, SharedNegativeSampler(sw).clashes(users, neg))
+    g = torch.Generator().manual_seed(1)
+    u_emb, i_emb = torch.randn(18, 4, generator=g), torch.randn(14, 4, generator=g)
+    model = gl.models.build_model("mf", sw, embedding_dim=4)
+    model.user_emb.weight.data, model.item_emb.weight.data = u_emb, i_emb
+    from gnnrec_lite.train import shared_step_loss
+    expected = shared_step_loss(model, users, pos, neg, 0.0, valid=valid)
+    assert float(ns["shared_bpr_loss"](u_emb, i_emb, users, pos, neg, valid)) == pytest.approx(float(expected.detach()))
+    counts = ns["visit_counts"](sw, 5, 400, 50, 0.3, torch.Generator().manual_seed(2))
+    exact = personalized_pagerank(sw, [5], restart_prob=0.3)[0]
+    assert 0.5 * float((counts.double() / counts.sum() - exact).abs().sum()) < 0.05  # long walks: near stationary
+
+
+@pytest.mark.parametrize("grade_id", ["partA-hidden", "partC-hidden"])
+def test_hw3_statistical_tests_pass_for_the_reference_with_ten_seeds(grade_id):
+    """The randomized hidden tests (visit shares, uniform draws) are not flaky: rerun with other generator seeds."""
+    ns = reference("hw3")
+    cell = test_cell("hw3", grade_id)
+    default = re.search(r"^\s*_seed = (\d+)", cell, flags=re.M)
+    assert default, f"{grade_id} should set `_seed = N` on a line of its own"
+    for seed in SEEDS:
+        code = cell.replace(default.group(0), default.group(0).replace(default.group(1), str(100 + seed)))
+        exec(compile(code, grade_id, "exec"), dict(ns))
+
+
+def test_hw1_reference_values_in_the_hidden_tests_match_the_library():
+    """The literals the hidden tests compare with are the library's values on the same fixtures."""
+    cell = test_cell("hw1", "partA-hidden")
+    expected = ast.literal_eval(re.search(r"for k, expected in (\{.*?\})\.items\(\)", cell).group(1))
+    scores = torch.rand(30, 40, generator=hwcheck.generator(11))
+    train, test = gl.random_split(gl.synthetic(30, 40, 300, seed=3), 0.7, seed=3)
+    for k, value in expected.items():
+        assert gl.evaluate(scores, train, test, k=k)[f"recall@{k}"] == pytest.approx(value, abs=1e-9)
+    cell = test_cell("hw1", "partB-hidden")
+    pos = torch.randn(6, generator=hwcheck.generator(21)).requires_grad_()
+    loss = gl.binary_loss(pos, torch.randn(6, 4, generator=hwcheck.generator(22)))
+    loss.backward()
+    loss = loss.detach()
+    assert f"hwcheck.close(loss, {round(float(loss), 8)!r}" in cell
+    assert math.isfinite(float(loss)) and repr([round(x, 8) for x in pos.grad.tolist()]) in cell

@@ -1,0 +1,286 @@
+"""The homework through the real nbgrader, end to end, in a temporary course (never the repo's course/).
+
+One session batch does the expensive work once: release every homework
+(tools/homework.py, as `make release` does), submit the three reference
+solutions and a set of adversarial hw1 submissions, autograde them all in one
+`nbgrader autograde` run and generate the feedback. The tests then read the
+gradebook, the autograded notebooks and the feedback pages.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+from nbgrader.utils import parse_utc
+
+from gnnrec_lite import grading
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import homework  # noqa: E402
+
+sys.path.pop(0)
+
+pytestmark = [pytest.mark.slow, pytest.mark.data]  # hw2 trains on MovieLens-100K
+HOMEWORK = tuple(grading.HOMEWORK)
+TIMEOUT = 15  # per-cell seconds in the batch, so the infinite loop costs little; hw2's training keeps its own budget
+
+
+# ----------------------------------------------------------------------------- adversarial hw1 submissions
+def _cell(nb, grade_id):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def _filled(released, source):
+    """The released notebook with every solution cell answered as the reference does (what a good student hands in)."""
+    nb = nbformat.reads(nbformat.writes(released), as_version=4)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            cell.source = _cell(source, meta["grade_id"]).source
+    return nb
+
+
+def _edit(nb, grade_id, old, new):
+    cell = _cell(nb, grade_id)
+    assert old in cell.source, f"{old!r} not in {grade_id}"
+    cell.source = cell.source.replace(old, new, 1)
+    return nb
+
+
+def _wrong(nb):
+    """Recall that forgets to skip training items: visible tests pass, hidden ones catch it (loses 2 points)."""
+    return _edit(nb, "partA-code", "if exclude is not None:", "if False:  # forgot the exclusion")
+
+
+LIBRARY_RECALL = '''
+def recall_at_k(scores, test, k, exclude=None):
+    train = exclude or gl.Interactions(test.num_users, test.num_items, [], [])
+    return gl.evaluate(scores, train, test, k=k)[f"recall@{k}"]
+'''
+
+PATCHES = '''
+import math as _m
+import numpy as _np
+_m.isclose = lambda *a, **k: True
+torch.allclose = lambda *a, **k: True
+torch.isclose = lambda a, b, *r, **k: torch.ones_like(a, dtype=torch.bool)
+_np.isclose = lambda *a, **k: True
+_np.allclose = lambda *a, **k: True
+_np.testing.assert_allclose = lambda *a, **k: None
+hwcheck.check = lambda *a, **k: None
+'''
+
+
+def attacks(released, source) -> dict:
+    """student id -> (notebook or raw text, expected autograded score of 10, a phrase the feedback must show)."""
+    good = lambda: _filled(released, source)  # noqa: E731
+    out = {
+        "reference": (good(), 10, "Part A visible test passed"),
+        "stub": (nbformat.reads(nbformat.writes(released), as_version=4), 0, "NotImplementedError"),
+        "wrong-answer": (_wrong(good()), 8, "skip it, then take the top 2"),
+        "exception": (_edit(good(), "partB-code", "### BEGIN SOLUTION", "raise ValueError('binary loss broke')"), 5,
+                      "binary loss broke"),
+        "infinite-loop": (_edit(good(), "partA-code", "def recall_at_k", "while True:\n    pass\n\n\ndef recall_at_k"),
+                          4, "CellTimeoutError"),
+        "huge-output": (_edit(good(), "partA-code", "def recall_at_k",
+                              "print('x' * 3_000_000)\nprint('spam\\n' * 300_000)\n\n\ndef recall_at_k"), 10,
+                        "output truncated"),
+        "edited-test": (_wrong(good()), 8, "skip it, then take the top 2"),
+        "deleted-test": (_wrong(good()), 8, "was missing from the submission"),
+        "library-call": (good(), 6, "must be written from scratch"),
+        "sys-exit": (_edit(good(), "partB-code", "def binary_loss", "import sys\nsys.exit()\n\n\ndef binary_loss"), 5,
+                     "SystemExit"),
+        "os-exit": (_edit(good(), "partC-code", "def bpr_loss", "import os\nos._exit(1)\n\n\ndef bpr_loss"), 5,
+                    "kernel died"),
+        "reseeded-rng": (_edit(good(), "partA-code", "    ### BEGIN SOLUTION",
+                               "    torch.manual_seed(k)\n    import random, numpy\n    random.seed(k)\n"
+                               "    numpy.random.seed(k)\n    ### BEGIN SOLUTION"), 10, "Part A hidden tests passed"),
+        "monkeypatch": (_edit(_wrong(good()), "partA-code", "def recall_at_k", PATCHES + "\n\ndef recall_at_k"), 8,
+                        "the tests use the originals"),
+        "swallow-errors": (_edit(_wrong(good()), "partA-code", "def recall_at_k",
+                                 "get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)\n\n\n"
+                                 "def recall_at_k"), 8, "skip it, then take the top 2"),
+        "shadowed-builtins": (_edit(good(), "partD-code", "shifted = toy.scores + torch.tensor([[1.5], [-1.5]])",
+                                    "shifted = toy.scores + torch.tensor([[0.0], [0.0]])\n"
+                                    "def min(*a): return 1e9\ndef max(*a): return -1e9\nsum = 0"), 8,
+                              "the builtin max"),
+        "invalid-json": ('{"cells": [ this is not JSON', 0, "not a valid notebook"),
+        "late": (good(), 8, "Part A visible test passed"),  # a day and a second late: 2 started days, 20% off
+    }
+    _cell(out["edited-test"][0], "partA-hidden").source = '"""Part A, hidden: (edited by the student)"""\npass'
+    nb = out["deleted-test"][0]
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "partA-hidden"]
+    lib = out["library-call"][0]
+    _cell(lib, "partA-code").source = LIBRARY_RECALL
+    _cell(lib, "partB-code").source = "def binary_loss(pos, neg):\n    return gl.binary_loss(pos, neg)"
+    _cell(lib, "partC-code").source = "def bpr_loss(pos, neg):\n    return gl.bpr_loss(pos, neg)"
+    return out
+
+
+# ----------------------------------------------------------------------------- the session batch
+@pytest.fixture(scope="session")
+def batch(tmp_path_factory):
+    base = tmp_path_factory.mktemp("homework-course")
+    drifted = homework.check_release(base)  # `make release` in a copy of the course, into base/fresh
+    course = base / "course-copy" / "course"
+    source = {hw: nbformat.read(ROOT / "solutions" / hw / f"{hw}.ipynb", as_version=4) for hw in HOMEWORK}
+    student_nb = {hw: nbformat.read(base / "fresh" / hw / f"{hw}.ipynb", as_version=4) for hw in HOMEWORK}
+    for hw in ("hw2", "hw3"):
+        _submit(course, "reference", hw, _filled(student_nb[hw], source[hw]))
+    expected = attacks(student_nb["hw1"], source["hw1"])
+    for student, (nb, _, _) in expected.items():
+        _submit(course, student, "hw1", nb)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "gnnrec") as gb:
+        gb.update_or_create_assignment("hw1", duedate=parse_utc("2030-01-01 00:00:00 UTC"))
+    (course / "submitted" / "late" / "hw1" / "timestamp.txt").write_text("2030-01-02 00:00:01 UTC")
+    log = grading.run_nbgrader(course, "autograde", "--assignment=*", "--force", f"--Execute.timeout={TIMEOUT}",
+                               check=False)
+    grading.run_nbgrader(course, "generate_feedback", "--assignment=*", "--force", check=False)
+    results = {hw: grading.collect_results(course, hw) for hw in HOMEWORK}
+    for hw in HOMEWORK:
+        grading.write_missing_feedback(course, hw, results[hw])
+    return dict(base=base, course=course, drifted=drifted, results=results, expected=expected, log=log,
+                source=source)
+
+
+def _submit(course, student, hw, nb):
+    target = course / "submitted" / student / hw
+    target.mkdir(parents=True, exist_ok=True)
+    text = nb if isinstance(nb, str) else nbformat.writes(nb)
+    (target / f"{hw}.ipynb").write_text(text)
+
+
+def _feedback(batch, student, hw="hw1") -> str:
+    return (batch["course"] / "feedback" / student / hw / f"{hw}.html").read_text()
+
+
+# ----------------------------------------------------------------------------- release
+def test_committed_assignments_match_a_fresh_release(batch):
+    """assignments/ is generated: a fresh `make release` in a temporary course gives the same notebooks."""
+    assert batch["drifted"] == [], f"{batch['drifted']} drifted from solutions/: run `make release`"
+    for hw in HOMEWORK:
+        assert (batch["base"] / "fresh" / hw / f"{hw}.ipynb").is_file()
+
+
+def test_drift_is_detected(tmp_path):
+    """comparable() ignores volatile metadata but not content."""
+    nb = nbformat.read(ROOT / "assignments" / "hw1" / "hw1.ipynb", as_version=4)
+    nb.metadata["language_info"] = {"name": "python", "version": "3.99"}
+    nbformat.write(nb, tmp_path / "a.ipynb")
+    assert homework.comparable(tmp_path / "a.ipynb") == homework.comparable(ROOT / "assignments/hw1/hw1.ipynb")
+    nb.cells[3].source += "\n# edited by hand"
+    nbformat.write(nb, tmp_path / "b.ipynb")
+    assert homework.comparable(tmp_path / "b.ipynb") != homework.comparable(ROOT / "assignments/hw1/hw1.ipynb")
+
+
+def test_released_notebooks_say_they_are_generated_and_hold_no_solution_or_hidden_test(batch):
+    for hw in HOMEWORK:
+        text = (ROOT / "assignments" / hw / f"{hw}.ipynb").read_text()
+        first = nbformat.reads(text, as_version=4).cells[0].source
+        assert f"generated from `solutions/{hw}/` by `make release`" in first and "Do not edit" in first
+        assert "{assignment_id}" not in text
+        for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+            assert marker not in text, f"{hw}: {marker} in the student version"
+        for line in _secret_lines(batch["source"][hw]):
+            assert line not in text, f"{hw}: solution or hidden-test line in the student version: {line!r}"
+
+
+def _secret_lines(nb) -> list[str]:
+    """Distinctive lines of solution and hidden-test regions (long enough not to appear by chance)."""
+    lines = []
+    for cell in nb.cells:
+        for begin, end in (("### BEGIN SOLUTION", "### END SOLUTION"), (grading.HIDDEN_BEGIN, grading.HIDDEN_END)):
+            for region in re.findall(re.escape(begin) + r"(.*?)" + re.escape(end), cell.source, flags=re.S):
+                lines += [ln.strip() for ln in region.splitlines() if len(ln.strip()) > 25]
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "markdown" and meta.get("solution"):
+            lines += [ln.strip() for ln in cell.source.splitlines() if len(ln.strip()) > 25]
+    assert lines
+    return lines
+
+
+# ----------------------------------------------------------------------------- validate
+def test_sources_pass_nbgrader_validate():
+    paths = [str(ROOT / "solutions" / hw / f"{hw}.ipynb") for hw in HOMEWORK]
+    out = grading.run_nbgrader(ROOT / "course", "validate", *paths).stdout
+    assert out.count("Success! Your notebook passes all the tests.") == len(HOMEWORK), out[-3000:]
+
+
+def test_released_notebooks_fail_every_graded_test():
+    paths = [str(ROOT / "assignments" / hw / f"{hw}.ipynb") for hw in HOMEWORK]
+    out = grading.run_nbgrader(ROOT / "course", "validate", "--invert", *paths).stdout
+    assert out.count("Success! The notebook does not pass any tests.") == len(HOMEWORK), out[-3000:]
+
+
+# ----------------------------------------------------------------------------- grades
+@pytest.mark.parametrize("hw", HOMEWORK)
+def test_reference_solutions_get_full_marks(batch, hw):
+    res = batch["results"][hw]["reference"]
+    assert res.score == res.max_score == 10, grading.format_result(res)
+    assert not [p for p in res.problems if not p.startswith("cell")], res.problems
+    if hw == "hw1":
+        assert res.manual == 2  # Part E waits for a person
+
+
+def test_adversarial_batch_was_not_stopped_and_every_score_is_as_expected(batch):
+    results = batch["results"]["hw1"]
+    assert set(results) == set(batch["expected"]), "every submission, even the broken ones, has a result"
+    log = batch["log"].stdout + batch["log"].stderr
+    assert "error processing assignment 'hw1' for student 'invalid-json'" in log  # nbgrader logged it ...
+    assert "Autograding" in log.split("invalid-json", 1)[1]  # ... and went on with the students after it
+    table = {s: (results[s].score, exp) for s, (_, exp, _) in batch["expected"].items()}
+    wrong = {s: got for s, (got, exp) in table.items() if got != exp}
+    assert not wrong, "\n\n".join(grading.format_result(results[s]) for s in wrong) + f"\n{table}"
+    assert results["invalid-json"].problems[0].startswith("not graded")
+    assert any("partA-hidden was missing" in p for p in results["deleted-test"].problems)
+    assert any("partA-hidden was edited" in p for p in results["edited-test"].problems)
+    assert not results["reference"].problems and not results["wrong-answer"].problems
+    assert results["late"].problems == ["late submission: 2 points off"]
+    for student, flag in (("os-exit", "os._exit"), ("swallow-errors", "set_custom_exc"), ("monkeypatch", "hwcheck")):
+        assert any(flag in p for p in results[student].problems), (student, results[student].problems)
+
+
+@pytest.mark.parametrize("student", ["reference", "stub", "wrong-answer", "exception", "infinite-loop", "huge-output",
+                                     "edited-test", "deleted-test", "library-call", "sys-exit", "os-exit",
+                                     "reseeded-rng", "monkeypatch", "swallow-errors", "shadowed-builtins",
+                                     "invalid-json", "late"])
+def test_feedback_explains_the_score_and_hides_hidden_tests(batch, student):
+    page = _feedback(batch, student)
+    text = _text(page)
+    phrase = batch["expected"][student][2]
+    assert phrase in text, f"{student}: the feedback lacks {phrase!r}"
+    assert grading.HIDDEN_BEGIN not in text
+    secret = _hidden_lines(batch["source"]["hw1"])
+    if student == "stub":  # handed in the released notebook: no solution may appear either
+        secret += _secret_lines(batch["source"]["hw1"])
+    shown = [line for line in secret if line in text]
+    assert not shown, f"{student}: the feedback shows {shown[:3]}"
+    assert len(page) < 1_500_000, f"{student}: a feedback page of {len(page):,} characters"
+
+
+def test_feedback_of_every_reference_hides_its_hidden_tests(batch):
+    for hw in HOMEWORK:
+        text = _text(_feedback(batch, "reference", hw))
+        hidden = _hidden_lines(batch["source"][hw])
+        assert hidden and not [line for line in hidden if line in text], hw
+
+
+def _hidden_lines(nb) -> list[str]:
+    lines = []
+    for cell in nb.cells:
+        for region in re.findall(re.escape(grading.HIDDEN_BEGIN) + r"(.*?)" + re.escape(grading.HIDDEN_END),
+                                 cell.source, flags=re.S):
+            lines += [ln.strip() for ln in region.splitlines() if len(ln.strip()) > 25]
+    return lines
+
+
+def _text(page: str) -> str:
+    """The visible text of an HTML page: tags removed (code is split into highlighting spans), entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
