@@ -52,8 +52,11 @@ def _fmt(value) -> str:
     return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
 
 
-def record(name: str, value):
-    """Show ``name = value`` and store it in the notebook under ``name``; returns ``value``.
+def record(name: str, value) -> None:
+    """Show ``name = value`` and store it in the notebook under ``name``.
+
+    Returns nothing, so a ``record`` on a cell's last line is not echoed as
+    the cell's result a second time.
 
     Args:
         name (str): a short key such as ``"mf/recall@20"``.
@@ -68,8 +71,7 @@ def record(name: str, value):
 
     text = f"{name} = {_fmt(stored)}"
     display({RECORD_MIME: {"name": name, "value": stored}, "text/plain": text,
-             "text/html": f"<code>📌 {_escape(name)}</code> = <b>{_escape(_fmt(stored))}</b>"}, raw=True)
-    return value
+             "text/html": f"<code>{_escape(name)}</code> = <b>{_escape(_fmt(stored))}</b>"}, raw=True)
 
 
 def _escape(text: str) -> str:

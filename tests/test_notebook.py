@@ -44,9 +44,9 @@ def make_nb(*sources, tags=None):
     return nb
 
 
-def test_record_emits_the_mime_bundle_and_returns_the_value(shown):
+def test_record_emits_the_mime_bundle_and_returns_nothing(shown):
     value = torch.tensor(0.25)
-    assert record("mf/recall@20", value) is value
+    assert record("mf/recall@20", value) is None  # nothing for a cell to echo
     (bundle,), kwargs = shown[0]
     assert kwargs == {"raw": True}
     assert bundle[RECORD_MIME] == {"name": "mf/recall@20", "value": 0.25}
