@@ -47,3 +47,14 @@ def popularity_ranking(train) -> list[int]:
     for i in train.item.tolist():
         counts[i] += 1
     return sorted(range(train.num_items), key=lambda i: (-counts[i], i))
+
+
+def spearman(x, y) -> float:
+    """Spearman's rho from average ranks (ties share the mean of their positions), in numpy."""
+    def avg_rank(a):
+        _, inverse, counts = np.unique(np.asarray(a, dtype=float), return_inverse=True, return_counts=True)
+        start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        return (start + (counts + 1) / 2)[inverse]
+    rx, ry = avg_rank(x), avg_rank(y)
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    return float((rx * ry).sum() / np.sqrt((rx ** 2).sum() * (ry ** 2).sum()))

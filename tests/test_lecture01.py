@@ -15,11 +15,6 @@ def records():
     return execute("01_recall_at_k")[1]
 
 
-@pytest.fixture(scope="module")
-def split():
-    return gl.random_split(gl.load("ml-100k"), 0.8, seed=0)
-
-
 def test_dataset_counts_are_movielens_100k(records):
     # GroupLens' README for ML-100K: 100,000 ratings by 943 users on 1,682 movies.
     assert (records["users"], records["items"], records["interactions"]) == (943, 1682, 100_000)

@@ -19,11 +19,6 @@ def records():
 
 
 @pytest.fixture(scope="module")
-def split():
-    return gl.random_split(gl.load("ml-100k"), 0.8, seed=0)
-
-
-@pytest.fixture(scope="module")
 def rerun(records, split):
     """The lecture's main model retrained here with its FAST settings, on one thread like the notebook."""
     train, test = split

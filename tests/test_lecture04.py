@@ -9,8 +9,7 @@ from reference import dense_norm_adj
 
 import gnnrec_lite as gl
 from gnnrec_lite.models import build_model
-from gnnrec_lite.notebook import has_outputs, parameter_names
-from lectures import execute, lecture_path, notebook_parameters
+from lectures import execute, notebook_parameters
 
 pytestmark = [pytest.mark.slow, pytest.mark.data]
 STEM = "04_ngcf"
@@ -22,16 +21,6 @@ P = notebook_parameters(STEM)
 @pytest.fixture(scope="module")
 def records():
     return execute(STEM)[1]
-
-
-@pytest.fixture(scope="module")
-def split():
-    return gl.random_split(gl.load("ml-100k"), 0.8, seed=P["SEED"])
-
-
-def test_committed_without_outputs_and_with_one_parameters_cell():
-    assert not has_outputs(lecture_path(STEM))
-    assert {"FAST", "SEED", "EPOCHS"} <= set(parameter_names(lecture_path(STEM)))
 
 
 def test_graph_size(records, split):

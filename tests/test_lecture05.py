@@ -5,29 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from reference import dense_norm_adj
+from reference import dense_norm_adj, spearman
 
 import gnnrec_lite as gl
 from gnnrec_lite.models import build_model
-from gnnrec_lite.notebook import has_outputs, parameter_names
-from lectures import execute, lecture_path, notebook_parameters
+from lectures import execute, notebook_parameters
 
 pytestmark = [pytest.mark.slow, pytest.mark.data]
 STEM = "05_lightgcn"
 
 
 P = notebook_parameters(STEM)
-
-
-def spearman(x, y) -> float:
-    """Spearman's rho from average ranks (ties share the mean of their positions), computed via np.unique."""
-    def avg_rank(a):
-        values, inverse, counts = np.unique(np.asarray(a, dtype=float), return_inverse=True, return_counts=True)
-        start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        return (start + (counts + 1) / 2)[inverse]
-    rx, ry = avg_rank(x), avg_rank(y)
-    rx, ry = rx - rx.mean(), ry - ry.mean()
-    return float((rx * ry).sum() / np.sqrt((rx ** 2).sum() * (ry ** 2).sum()))
 
 
 def dense_lightgcn(a_hat: np.ndarray, e: np.ndarray, k: int) -> np.ndarray:
@@ -45,18 +33,8 @@ def records():
 
 
 @pytest.fixture(scope="module")
-def split():
-    return gl.random_split(gl.load("ml-100k"), 0.8, seed=P["SEED"])
-
-
-@pytest.fixture(scope="module")
 def a_hat_ml(split):
     return dense_norm_adj(split[0])
-
-
-def test_committed_without_outputs_and_with_one_parameters_cell():
-    assert not has_outputs(lecture_path(STEM))
-    assert {"FAST", "SEED", "EPOCHS"} <= set(parameter_names(lecture_path(STEM)))
 
 
 def test_where_ngcf_parameters_are(records, split):

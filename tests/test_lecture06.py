@@ -7,13 +7,13 @@ import math
 import numpy as np
 import pytest
 import torch
+from reference import spearman
 
 import gnnrec_lite as gl
-from gnnrec_lite.notebook import has_outputs, parameter_names
 from gnnrec_lite.sampling import DEFAULT_HARD_WINDOW
 from gnnrec_lite.train import TrainConfig
 from gnnrec_lite.walks import visit_counts
-from lectures import execute, lecture_path, notebook_parameters
+from lectures import execute, notebook_parameters
 
 pytestmark = [pytest.mark.slow, pytest.mark.data]
 STEM = "06_pinsage"
@@ -22,30 +22,9 @@ STEM = "06_pinsage"
 P = notebook_parameters(STEM)
 
 
-def spearman(x, y) -> float:
-    """Spearman's rho from average ranks (ties share the mean of their positions), computed via np.unique."""
-    def avg_rank(a):
-        values, inverse, counts = np.unique(np.asarray(a, dtype=float), return_inverse=True, return_counts=True)
-        start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        return (start + (counts + 1) / 2)[inverse]
-    rx, ry = avg_rank(x), avg_rank(y)
-    rx, ry = rx - rx.mean(), ry - ry.mean()
-    return float((rx * ry).sum() / np.sqrt((rx ** 2).sum() * (ry ** 2).sum()))
-
-
 @pytest.fixture(scope="module")
 def records():
     return execute(STEM)[1]
-
-
-@pytest.fixture(scope="module")
-def split():
-    return gl.random_split(gl.load("ml-100k"), 0.8, seed=P["SEED"])
-
-
-def test_committed_without_outputs_and_with_one_parameters_cell():
-    assert not has_outputs(lecture_path(STEM))
-    assert {"FAST", "SEED", "EPOCHS"} <= set(parameter_names(lecture_path(STEM)))
 
 
 def test_shared_negatives_save_a_factor_of_the_batch_size(records, split):
