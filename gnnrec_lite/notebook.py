@@ -181,6 +181,8 @@ def run_notebook(path, parameters: dict | None = None, *, timeout: int = 600, cw
         NotebookClient(nb, km=km, timeout=timeout, kernel_name=kernel_name,
                        resources={"metadata": {"path": str(cwd)}}).execute()
     finally:
+        if km.has_kernel:  # nbclient only shuts down kernels it started itself
+            km.shutdown_kernel(now=True)
         shutil.rmtree(sockets, ignore_errors=True)
         for k, v in saved.items():
             if v is None:

@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 from pathlib import Path
 
 import nbformat
@@ -179,3 +180,18 @@ def test_strip_command_cleans_files_in_place(tmp_path, capsys):
     assert notebook.strip_files([path]) == []  # already clean: untouched
     with pytest.raises(FileNotFoundError, match="no notebook"):
         notebook.strip_files([tmp_path / "none.ipynb"])
+
+
+def test_run_notebook_leaves_no_kernel_running(tmp_path):
+    import psutil
+
+    path = tmp_path / "pid.ipynb"
+    nbformat.write(make_nb("import os\nfrom gnnrec_lite.notebook import record\nrecord('pid', os.getpid())"), path)
+    pid = read_records(run_notebook(path))["pid"]
+    assert pid != os.getpid()
+    try:
+        proc = psutil.Process(pid)
+        proc.wait(timeout=10)  # a kernel that is shutting down gets a moment
+    except psutil.NoSuchProcess:
+        pass
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
