@@ -104,18 +104,32 @@ def read_records(nb) -> dict:
     return found
 
 
-def parameter_names(nb) -> list[str]:
-    """Names assigned in the notebook's ``parameters`` cell (error if it has none or several)."""
+def read_parameters(nb) -> dict:
+    """Names assigned in the notebook's ``parameters`` cell and their values (error if it has none or several).
+
+    Literal values (numbers, strings, tuples, ...) are returned as they are
+    written; anything else as ``None``.
+    """
     nb = _load(nb)
     cells = [c for c in nb.cells if PARAMETERS_TAG in c.get("metadata", {}).get("tags", [])]
     if len(cells) != 1:
         raise ValueError(f"a notebook needs exactly one cell tagged {PARAMETERS_TAG!r}, found {len(cells)}")
-    names = []
+    values = {}
     for node in ast.parse(cells[0].source).body:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
             node, ast.AnnAssign) else []
-        names += [t.id for t in targets if isinstance(t, ast.Name)]
-    return names
+        for target in targets:
+            if isinstance(target, ast.Name):
+                try:
+                    values[target.id] = ast.literal_eval(node.value)
+                except ValueError:
+                    values[target.id] = None
+    return values
+
+
+def parameter_names(nb) -> list[str]:
+    """Names assigned in the notebook's ``parameters`` cell (error if it has none or several)."""
+    return list(read_parameters(nb))
 
 
 def inject_parameters(nb, parameters: dict):

@@ -31,13 +31,14 @@ def _figure_html(fig) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="figure"/>'
 
 
+def _value_text(value) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
 def results_table(values: dict) -> str:
     """A small two-column HTML table of named results (numbers to 4 decimals)."""
     rows = "".join(f"<tr><td style='text-align:left;padding-right:1em'>{html.escape(str(k))}</td>"
-                   f"<td class='gnnrec-value' style='text-align:right'><b>"
-                   f"{v:.4f}" + "</b></td></tr>" if isinstance(v, float) else
-                   f"<tr><td style='text-align:left;padding-right:1em'>{html.escape(str(k))}</td>"
-                   f"<td class='gnnrec-value' style='text-align:right'><b>{html.escape(str(v))}</b></td></tr>"
+                   f"<td class='gnnrec-value' style='text-align:right'><b>{html.escape(_value_text(v))}</b></td></tr>"
                    for k, v in values.items())
     return f"<table class='gnnrec-results'>{rows}</table>"
 
@@ -79,7 +80,7 @@ class LivePlot:
                     "text/plain": f"! {err}"}
         self.last = dict(out or {})
         table = results_table(self.last) if self.last else ""
-        text = "; ".join(f"{k} = {v:.4f}" if isinstance(v, float) else f"{k} = {v}" for k, v in self.last.items())
+        text = "; ".join(f"{k} = {_value_text(v)}" for k, v in self.last.items())
         figure = _figure_html(fig) if fig.axes else ""
         return {"text/html": f"<div class='gnnrec-live'>{table}{figure}</div>", "text/plain": text or "(figure)"}
 

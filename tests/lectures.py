@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gnnrec_lite.notebook import read_records, run_notebook
+from gnnrec_lite.notebook import read_parameters, read_records, run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURES = ROOT / "lectures"
@@ -35,12 +35,5 @@ def execute(stem: str, **parameters):
 
 
 def notebook_parameters(stem: str) -> dict:
-    """The literal values assigned in ``lectures/<stem>.ipynb``'s ``parameters`` cell (its full-mode settings)."""
-    import ast
-
-    import nbformat
-
-    nb = nbformat.read(str(lecture_path(stem)), as_version=4)
-    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    return {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(cell.source).body
-            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+    """The values set in ``lectures/<stem>.ipynb``'s ``parameters`` cell (its full-mode settings)."""
+    return read_parameters(lecture_path(stem))

@@ -12,13 +12,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.data
-def test_build_course_prints_and_writes_the_summary(tmp_path, capsys):
+def tool(name: str):
+    """Import a module of tools/ (they are scripts, not a package)."""
     sys.path.insert(0, str(ROOT / "tools"))
     try:
-        import build_course
+        return __import__(name)
     finally:
         sys.path.pop(0)
+
+
+@pytest.mark.data
+def test_build_course_prints_and_writes_the_summary(tmp_path, capsys):
+    build_course = tool("build_course")
     assert build_course.main(["--out", str(tmp_path), "--stages", "data,baseline"]) == 0
     printed = capsys.readouterr().out
     assert "943 users, 1,682 items, 100,000 interactions" in printed
@@ -47,11 +52,7 @@ def test_build_course_prints_and_writes_the_summary(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_lecture_stage_saves_notebook_html_records(tmp_path, capsys):
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        import build_course
-    finally:
-        sys.path.pop(0)
+    build_course = tool("build_course")
     assert build_course.main(["--out", str(tmp_path), "--stages", "lectures", "--fast", "--only", "02"]) == 0
     folder = tmp_path / "lectures"
     assert sorted(p.name for p in folder.iterdir()) == ["02_losses_bpr.html", "02_losses_bpr.ipynb",
@@ -66,11 +67,7 @@ def test_lecture_stage_saves_notebook_html_records(tmp_path, capsys):
 
 
 def test_failed_claims_are_listed_and_fail_the_build(monkeypatch):
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        import lecture_claims
-    finally:
-        sys.path.pop(0)
+    lecture_claims = tool("lecture_claims")
     monkeypatch.setitem(lecture_claims.CLAIMS, "99_x", [("a holds", lambda r: r["a"] > 0),
                                                          ("b holds", lambda r: r["b"] > 0)])
     assert lecture_claims.check("99_x", {"a": 1}) == [("a holds", True, ""), ("b holds", False, "missing record 'b'")]

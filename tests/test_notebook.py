@@ -79,6 +79,8 @@ def test_record_rejects_non_finite_and_odd_values(shown):
 def test_parameter_names_and_errors():
     nb = make_nb("import os", "FAST = False\nSEED: int = 0\nEPOCHS = 3  # comment", tags={1: ["parameters"]})
     assert parameter_names(nb) == ["FAST", "SEED", "EPOCHS"]
+    assert notebook.read_parameters(nb) == {"FAST": False, "SEED": 0, "EPOCHS": 3}
+    assert notebook.read_parameters(make_nb("N = len('ab')", tags={0: ["parameters"]})) == {"N": None}
     with pytest.raises(ValueError, match="exactly one cell tagged 'parameters', found 0"):
         parameter_names(make_nb("x = 1"))
     two = make_nb("a = 1", "b = 2", tags={0: ["parameters"], 1: ["parameters"]})

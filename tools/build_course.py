@@ -65,9 +65,7 @@ def stage_lectures(summary: dict, *, out: Path, fast: bool = False, only: str | 
         nb = run_notebook(path, {"FAST": True} if fast else None, timeout=1800)
         seconds = time.perf_counter() - start
         records = read_records(nb)
-        tmp = folder / f".{path.name}.tmp"
-        nbformat.write(nb, tmp)
-        tmp.replace(folder / path.name)
+        cache.atomic_write_text(folder / path.name, nbformat.writes(nb))
         to_html(nb, folder / f"{path.stem}.html")
         cache.atomic_write_json(folder / f"{path.stem}.records.json", records)
         results = [] if fast else check(path.stem, records)
