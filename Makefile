@@ -58,7 +58,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check gnnrec_lite tests tools benchmarks
 
 strip: $(STAMP)
-	$(BIN)/python -m gnnrec_lite.notebook strip lectures/*.ipynb solutions/*/*.ipynb course/header.ipynb
+	$(BIN)/gnnrec strip lectures/*.ipynb solutions/*/*.ipynb course/header.ipynb
 
 clean:
 	rm -rf build .pytest_cache

@@ -12,7 +12,8 @@ from pathlib import Path
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern, SaveAutoGrades
 
-from gnnrec_lite import grading, nbgrader_plugins
+from gnnrec_lite import grading
+from gnnrec_lite.grading import nbgrader_plugins
 
 HERE = Path(__file__).resolve().parent
 c = get_config()  # noqa: F821  (defined by nbgrader when it loads this file)

@@ -8,6 +8,7 @@ graph's edges), ``datasets``, ``splits``, ``graph`` (conversions), ``metrics``
 ``similarity``.
 """
 
+from ._compat import install as _install_old_import_paths
 from .baselines import most_popular
 from .datasets import DATASETS, fetch, lecture_toy, load, southern_women, synthetic
 from .graph import to_adjacency, to_edge_index, to_homogeneous_edge_index, to_networkx
@@ -23,16 +24,17 @@ from .metrics import (
     recommend,
     topk_from_scores,
 )
-from .notebook import record
 from .sampling import sample_bpr_batch
 from .splits import leave_one_out, random_split, temporal_split
+
+_install_old_import_paths()  # gnnrec_lite.hwcheck, gnnrec_lite.notebook, ... as before the split
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DATASETS", "Interactions", "binary_loss", "binary_loss_full", "bpr_loss", "bpr_loss_full",
     "evaluate", "fetch", "hit_rate_at_k", "lecture_toy", "leave_one_out", "load", "most_popular",
-    "ndcg_at_k", "precision_at_k", "random_split", "record", "ranking_metrics", "recall_at_k", "recommend",
+    "ndcg_at_k", "precision_at_k", "random_split", "ranking_metrics", "recall_at_k", "recommend",
     "sample_bpr_batch", "southern_women", "synthetic", "temporal_split", "to_adjacency",
     "to_edge_index", "to_homogeneous_edge_index", "to_networkx", "topk_from_scores",
 ]

@@ -8,6 +8,7 @@ trace from deep inside torch.
 from __future__ import annotations
 
 import contextlib
+import math
 import numbers
 import warnings
 
@@ -42,6 +43,23 @@ def check_fraction(name: str, value, *, open_low: bool = True, open_high: bool =
     return value
 
 
+def check_choice(name: str, value, choices):
+    """Return ``value`` if it is one of ``choices``, else ``ValueError: name must be one of [...], got ...``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def check_positive(name: str, value, *, allow_zero: bool = False) -> float:
+    """Return ``value`` as a float that is > 0 (>= 0 with ``allow_zero``), or raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not (value >= 0 if allow_zero else value > 0) or not math.isfinite(value):
+        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
+    return value
+
+
 def as_index_tensor(name: str, value, *, size: int | None = None) -> Tensor:
     """Convert ids (list, numpy array or tensor) to a 1-D int64 tensor on the CPU.
 
@@ -71,17 +89,29 @@ def as_index_tensor(name: str, value, *, size: int | None = None) -> Tensor:
     return t
 
 
-def check_scores(name: str, scores: Tensor, *, ndim: int | None = None) -> Tensor:
-    """Reject scores that are not a floating tensor of finite values."""
+def check_scores(name: str, scores: Tensor, *, ndim: int | None = None, nonempty: bool = False) -> Tensor:
+    """Reject scores that are not a floating tensor of finite values (of ``ndim`` dims, not empty if asked)."""
     if not isinstance(scores, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(scores).__name__}")
     if not scores.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {scores.dtype}")
     if ndim is not None and scores.dim() != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {tuple(scores.shape)}")
+    if nonempty and scores.numel() == 0:
+        raise ValueError(f"{name} is empty: there is nothing to score")
     if scores.numel() and not torch.isfinite(scores).all():
         bad = "NaN" if torch.isnan(scores).any() else "infinite"
         raise ValueError(f"{name} contains {bad} values")
+    return scores
+
+
+def check_per_user_scores(name: str, scores: Tensor, batch: int) -> Tensor:
+    """``(B, M)`` scores with ``M >= 1`` for ``batch`` users; ``(B,)`` is read as ``M = 1``."""
+    scores = check_scores(name, scores)
+    if scores.dim() == 1:
+        scores = scores[:, None]  # (B, 1)
+    if scores.dim() != 2 or scores.shape[0] != batch or scores.shape[1] == 0:
+        raise ValueError(f"{name} must have shape (B={batch}, M>=1), got {tuple(scores.shape)}")
     return scores
 
 

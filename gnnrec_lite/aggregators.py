@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._checks import check_int
+from ._checks import check_choice, check_int
 
 AGGREGATORS = ("sum", "mean", "max")
 
@@ -53,8 +53,7 @@ def aggregate(messages: Tensor, index: Tensor | None = None, *, how: str = "sum"
     Returns:
         ``(G, F)``, or ``(F,)`` without ``index``. A group with no rows gets zeros.
     """
-    if how not in AGGREGATORS:
-        raise ValueError(f"how must be one of {AGGREGATORS}, got {how!r}")
+    check_choice("how", how, AGGREGATORS)
     if not isinstance(messages, Tensor) or messages.dim() != 2:
         shape = tuple(messages.shape) if isinstance(messages, Tensor) else type(messages).__name__
         raise ValueError(f"messages must be a 2-D tensor (M, F), got {shape}")

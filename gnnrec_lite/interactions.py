@@ -255,6 +255,21 @@ def sorted_member(query: Tensor, sorted_keys: Tensor) -> Tensor:
     return sorted_keys[pos] == query
 
 
+def rows_mask(indptr: Tensor, indices: Tensor, rows: Tensor, num_cols: int) -> Tensor:
+    """Dense ``(len(rows), num_cols)`` bool mask of the CSR rows ``rows``: True at each stored column.
+
+    With ``(indptr, indices) = train.csr()`` and ``rows`` a batch of users,
+    it marks each user's training items (a scatter, no search).
+    """
+    deg = indptr[rows + 1] - indptr[rows]  # (B,)
+    row = torch.arange(rows.numel()).repeat_interleave(deg)  # one entry per (batch row, stored column)
+    first = torch.cumsum(deg, 0) - deg  # (B,) where each row's run starts
+    at = indptr[rows].repeat_interleave(deg) + torch.arange(row.numel()) - first.repeat_interleave(deg)
+    mask = torch.zeros(rows.numel(), num_cols, dtype=torch.bool)
+    mask[row, indices[at]] = True
+    return mask
+
+
 def merge(a: Interactions, b: Interactions) -> Interactions:
     """The rows of both (same id spaces), e.g. train and validation items to exclude from a test ranking.
 

@@ -18,23 +18,17 @@ features, so PinSAGE can still embed them; a shallow embedding table cannot.
 from __future__ import annotations
 
 import re
-import sys
-import time
 from collections import Counter
-from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
-from tqdm.auto import tqdm
 
+from . import _compat
 from ._checks import as_index_tensor, check_fraction, check_int, check_ks, check_scores
 from .interactions import Interactions
-from .models.pinsage import PinSAGE
 from .walks import item_neighbors
 
 _STOPWORDS = {"the", "a", "an", "of", "and", "in", "to", "on", "for", "la", "le", "de", "il", "les", "s"}
-ENCODERS = ("pinsage", "shallow", "features")
 
 
 def item_feature_matrix(inter: Interactions, *, num_title_words: int = 100) -> tuple[Tensor, list[str]]:
@@ -173,24 +167,6 @@ def cold_start_metrics(item_z: Tensor, cold_pairs: Tensor, *, genres: Tensor | N
     return out
 
 
-@dataclass
-class Item2ItemResult:
-    """What :func:`train_pinsage` returns: the model, per-epoch history, held-out metrics and the data it used."""
-
-    model: PinSAGE
-    history: list = field(default_factory=list)
-    metrics: dict = field(default_factory=dict)
-    cold: dict = field(default_factory=dict)
-    train_seconds: float = 0.0
-    item_z: Tensor | None = None
-    data: dict = field(default_factory=dict)
-
-    @property
-    def seconds_per_epoch(self) -> float:
-        times = sorted(r["seconds"] for r in self.history)
-        return times[len(times) // 2] if times else float("nan")
-
-
 def prepare_item2item(inter: Interactions, *, num_partners: int = 10, test_fraction: float = 0.2,
                       num_cold_items: int | None = None, num_neighbors: int = 10, num_title_words: int = 100,
                       seed: int = 0) -> dict:
@@ -222,119 +198,6 @@ def prepare_item2item(inter: Interactions, *, num_partners: int = 10, test_fract
             "genres": inter.item_features, "negatives": torch.nonzero(graph.item_degree() > 0).flatten()}
 
 
-def build_encoder(encoder: str, num_items: int, in_channels: int, *, embedding_dim: int = 64,
-                  num_layers: int = 2, item_embedding: bool = False) -> PinSAGE:
-    """``"pinsage"``; ``"shallow"`` (a learnable vector per item only); ``"features"`` (linear map of the features)."""
-    if encoder == "pinsage":
-        return PinSAGE(in_channels, embedding_dim, num_layers, num_items=num_items, item_embedding=item_embedding)
-    if encoder == "shallow":
-        return PinSAGE(0, embedding_dim, 0, num_items=num_items, item_embedding=True)
-    if encoder == "features":
-        return PinSAGE(in_channels, embedding_dim, 0)
-    raise ValueError(f"encoder must be one of {list(ENCODERS)}, got {encoder!r}")
-
-
-def train_pinsage(inter: Interactions, *, encoder: str = "pinsage", embedding_dim: int = 64, num_layers: int = 2,
-                  num_neighbors: int = 10, num_epochs: int = 30, batch_size: int = 256, lr: float = 0.01,
-                  margin: float = 0.2, num_negatives: int = 128, item_embedding: bool = False,
-                  neighbor_dropout: float = 0.0, k=(10,),
-                  seed: int = 0, progress: bool = True, data: dict | None = None, **prepare) -> Item2ItemResult:
-    """Train an item encoder on co-interaction pairs with the shared-negative margin loss; evaluate held-out pairs.
-
-    Seeded and deterministic on CPU (runs under ``torch.use_deterministic_algorithms(True)``,
-    restored afterwards). ``data`` reuses a :func:`prepare_item2item` result;
-    otherwise ``prepare`` keywords go to it. ``num_epochs=0`` evaluates the untrained encoder.
-    ``neighbor_dropout`` is the chance that an item loses its whole neighbourhood in a training step,
-    so the encoder also learns to embed items from their features alone (as it must for cold items).
-    """
-    num_epochs = check_int("num_epochs", num_epochs, minimum=0)
-    batch_size = check_int("batch_size", batch_size, minimum=1)
-    num_negatives = check_int("num_negatives", num_negatives, minimum=1)
-    ks = check_ks(k)
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
-    if not 0 <= neighbor_dropout < 1:
-        raise ValueError(f"neighbor_dropout must be in [0, 1), got {neighbor_dropout}")
-    if not margin >= 0:
-        raise ValueError(f"margin must be >= 0, got {margin}")
-    if data is None:
-        data = prepare_item2item(inter, num_neighbors=num_neighbors, seed=seed, **prepare)
-    feats, nbrs, wts = data["features"], data["neighbors"], data["weights"]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = build_encoder(encoder, inter.num_items, feats.shape[1], embedding_dim=embedding_dim,
-                              num_layers=num_layers, item_embedding=item_embedding)
-    if model.in_channels == 0:
-        feats = feats[:, :0]  # (I, 0): the shallow encoder reads no features
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    gen = torch.Generator().manual_seed(seed)
-    pairs, negatives = data["train_pairs"], data["negatives"]
-    history, was_det = [], torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
-    try:
-        for epoch in tqdm(range(1, num_epochs + 1), disable=not progress, desc=f"{encoder}", file=sys.stderr):
-            start, total = time.perf_counter(), 0.0
-            model.train()
-            for batch in torch.randperm(pairs.shape[0], generator=gen).split(batch_size):
-                q, p = pairs[batch, 0], pairs[batch, 1]
-                n = negatives[torch.randint(negatives.numel(), (num_negatives,), generator=gen)]
-                if neighbor_dropout:
-                    drop = (torch.rand(nbrs.shape[0], generator=gen) < neighbor_dropout)[:, None]  # (I, 1)
-                    z = model(feats, nbrs.masked_fill(drop, -1), wts.masked_fill(drop, 0.0))  # (I, D)
-                else:
-                    z = model(feats, nbrs, wts)  # (I, D)
-                pos = (z[q] * z[p]).sum(1)  # (B,)
-                neg = z[q] @ z[n].T  # (B, M): negatives shared by the batch
-                loss = F.relu(neg - pos[:, None] + margin).mean()
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * batch.numel()
-            history.append({"epoch": epoch, "loss": total / pairs.shape[0], "seconds": time.perf_counter() - start})
-        model.eval()
-        with torch.no_grad():
-            item_z = model(feats, nbrs, wts)
-    finally:
-        torch.use_deterministic_algorithms(was_det)
-    test = data["test_pairs"]
-    metrics = evaluate_item2item(item_z, test[:, 0], test[:, 1], k=ks) if test.numel() else {}
-    cold = cold_start_metrics(item_z, data["cold_pairs"], genres=data["genres"], k=max(ks)) \
-        if data["cold_pairs"].numel() else {}
-    return Item2ItemResult(model, history, metrics, cold, sum(r["seconds"] for r in history), item_z, data)
-
-
-def run_pinsage_cli(args) -> int:
-    """``gnnrec train --model pinsage``: table to stdout, progress to stderr, JSON (atomic) on success."""
-    from . import datasets
-    from .datasets.cache import atomic_write_json
-
-    name = args.dataset or "ml-100k"
-    inter = datasets.load(name, **({"path": args.data_dir} if name == "ml-100k" else {}))
-    print(f"pinsage on {name}: {inter.num_items} items, {len(inter)} interactions", file=sys.stderr)
-    start = time.perf_counter()
-    res = train_pinsage(inter, embedding_dim=args.dim, num_layers=args.layers, num_epochs=args.epochs,
-                        batch_size=args.batch_size, lr=args.lr, seed=args.seed, k=tuple(args.k),
-                        progress=not args.quiet)
-    wall = time.perf_counter() - start
-    ks = sorted(set(args.k))
-    cold_key = f"cold_hit@{max(ks)}"
-    print(f"{'k':>4}  {'hit':>8}  {'mrr':>8}  {cold_key:>12}")
-    for kk in ks:
-        cold = res.cold.get(cold_key, float("nan"))
-        print(f"{kk:>4}  {res.metrics[f'hit@{kk}']:>8.4f}  {res.metrics['mrr']:>8.4f}  {cold:>12.4f}")
-    print(f"{len(res.history)} epochs, {res.train_seconds:.1f} s training "
-          f"({res.seconds_per_epoch:.3f} s/epoch median), {wall:.1f} s in all")
-    if args.json:
-        atomic_write_json(args.json, {
-            "config": {kk: v for kk, v in vars(args).items() if kk != "func"}, "model": repr(res.model),
-            "history": res.history, "metrics": res.metrics, "cold": res.cold, "train_seconds": res.train_seconds,
-            "seconds_per_epoch": res.seconds_per_epoch, "wall_seconds": wall,
-            "data": {"train_pairs": len(res.data["train_pairs"]), "test_pairs": len(res.data["test_pairs"]),
-                     "cold_pairs": len(res.data["cold_pairs"]), "cold_items": len(res.data["cold_items"])},
-        })
-    return 0
-
-
 def _check_pairs(name: str, pairs) -> Tensor:
     pairs = torch.as_tensor(pairs)
     if pairs.dim() != 2 or pairs.shape[1] != 2 or pairs.shape[0] == 0 or pairs.dtype != torch.int64:
@@ -342,6 +205,9 @@ def _check_pairs(name: str, pairs) -> Tensor:
     return pairs
 
 
-__all__ = ["ENCODERS", "Item2ItemResult", "build_encoder", "cointeraction_pairs", "cold_start_metrics",
-           "evaluate_item2item", "item_feature_matrix", "prepare_item2item", "run_pinsage_cli", "split_pairs",
-           "train_pinsage"]
+__all__ = ["cointeraction_pairs", "cold_start_metrics", "evaluate_item2item", "item_feature_matrix",
+           "prepare_item2item", "split_pairs"]
+
+
+def __getattr__(name: str):  # the training half moved to gnnrec_lite.train_item2item
+    return _compat.moved_attribute(__name__, name)

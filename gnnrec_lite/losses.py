@@ -15,8 +15,9 @@ The binary loss compares every positive with every negative edge across
 *all* users; BPR compares them only within each user, as Recall@K does
 (Rendle et al., UAI 2009, without the prior on the parameters).
 
-Every log-sigmoid is computed as :math:`-\log\sigma(x) = \mathrm{softplus}(-x)`,
-which stays finite for scores of any size.
+Every log-sigmoid is torch's ``logsigmoid``, which stays finite for scores of
+any size (``log(sigmoid(x))`` written out would give ``-inf`` once
+``sigmoid(x)`` rounds to 0).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._checks import check_scores
+from ._checks import check_per_user_scores, check_scores
 from .interactions import Interactions
 
 
@@ -37,11 +38,9 @@ def binary_loss(pos_scores: Tensor, neg_scores: Tensor) -> Tensor:
         pos_scores (Tensor): scores of positive edges, any shape (flattened).
         neg_scores (Tensor): scores of negative edges, any shape (flattened).
     """
-    check_scores("pos_scores", pos_scores)
-    check_scores("neg_scores", neg_scores)
-    if pos_scores.numel() == 0 or neg_scores.numel() == 0:
-        raise ValueError("pos_scores and neg_scores must each hold at least one score")
-    return F.softplus(-pos_scores).mean() + F.softplus(neg_scores).mean()
+    check_scores("pos_scores", pos_scores, nonempty=True)
+    check_scores("neg_scores", neg_scores, nonempty=True)
+    return -F.logsigmoid(pos_scores).mean() - F.logsigmoid(-neg_scores).mean()  # log(1 - σ(x)) = log σ(-x)
 
 
 def bpr_loss(pos_scores: Tensor, neg_scores: Tensor) -> Tensor:
@@ -52,19 +51,11 @@ def bpr_loss(pos_scores: Tensor, neg_scores: Tensor) -> Tensor:
         neg_scores (Tensor): ``(B, M)`` scores of its negatives, or ``(B,)`` for ``M = 1``.
 
     Returns:
-        scalar: mean over users of the mean over negatives of
-        ``-log sigmoid(pos - neg)``.
+        scalar: the mean over users and negatives of ``-log sigmoid(pos - neg)``.
     """
-    check_scores("pos_scores", pos_scores, ndim=1)
-    check_scores("neg_scores", neg_scores)
-    if neg_scores.dim() == 1:
-        neg_scores = neg_scores[:, None]  # (B, 1)
-    if neg_scores.dim() != 2 or neg_scores.shape[0] != pos_scores.shape[0] or neg_scores.shape[1] == 0:
-        raise ValueError(f"neg_scores must have shape (B={pos_scores.shape[0]}, M>=1), "
-                         f"got {tuple(neg_scores.shape)}")
-    if pos_scores.numel() == 0:
-        raise ValueError("pos_scores is empty: the batch has no users")
-    return F.softplus(neg_scores - pos_scores[:, None]).mean(1).mean()  # (B, M) -> (B,) -> ()
+    check_scores("pos_scores", pos_scores, ndim=1, nonempty=True)
+    neg_scores = check_per_user_scores("neg_scores", neg_scores, batch=pos_scores.shape[0])  # (B, M)
+    return -F.logsigmoid(pos_scores[:, None] - neg_scores).mean()
 
 
 # ----------------------------------------------------------------- full forms
@@ -108,7 +99,7 @@ def bpr_loss_full(scores: Tensor, positives) -> Tensor:
     for u in range(scores.shape[0]):
         pos, neg = scores[u][mask[u]], scores[u][~mask[u]]
         if pos.numel() and neg.numel():
-            per_user.append(F.softplus(neg[None, :] - pos[:, None]).mean())  # (P, N) pairs -> ()
+            per_user.append(-F.logsigmoid(pos[:, None] - neg[None, :]).mean())  # (P, N) pairs -> ()
     if not per_user:
         raise ValueError("positives leave no user with both a positive and a negative item")
     return torch.stack(per_user).mean()

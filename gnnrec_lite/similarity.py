@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._checks import check_int
+from ._checks import check_choice, check_int
 from .interactions import Interactions
 
 MEASURES = ("cosine", "dot")
@@ -36,8 +36,7 @@ def nearest_items(item_emb: Tensor, item: int, k: int = 10, *, measure: str = "c
         measure (str): ``"cosine"`` (angle only) or ``"dot"`` (the score a
             dot-product model would give, so popular, long vectors win).
     """
-    if measure not in MEASURES:
-        raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
+    check_choice("measure", measure, MEASURES)
     if not isinstance(item_emb, Tensor) or item_emb.dim() != 2:
         raise ValueError(f"item_emb must be a 2-D tensor (num_items, D), got {getattr(item_emb, 'shape', item_emb)}")
     n = item_emb.shape[0]

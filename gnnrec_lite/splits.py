@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_fraction, check_int
+from ._checks import check_choice, check_fraction, check_int
 from .interactions import Interactions
 
 
@@ -46,14 +46,13 @@ def leave_one_out(inter: Interactions, *, by: str = "time", seed: int = 0) -> tu
             timestamps); ``"random"`` holds out a random one.
         seed (int): used when ``by="random"``.
     """
+    check_choice("by", by, ("time", "random"))
     if by == "time":
         _require_time(inter)
         key = inter.timestamp.double()
-    elif by == "random":
+    else:
         gen = torch.Generator().manual_seed(check_int("seed", seed))
         key = torch.rand(len(inter), generator=gen, dtype=torch.float64)
-    else:
-        raise ValueError(f"by must be 'time' or 'random', got {by!r}")
     return _split_by_rank(inter, key, lambda deg: torch.clamp(deg - 1, min=1))
 
 

@@ -1,22 +1,23 @@
-"""Training embedding models with mini-batch BPR.
+r"""Training embedding models with mini-batch BPR: the loop, its configuration and its history.
 
-Introduced in lecture 03. Each step samples users, one positive and ``M``
-uniform negatives each, computes the final embeddings with the model's
-encoder, and minimizes
+Introduced in lecture 03. Each step asks the negative strategy (by default
+:class:`~gnnrec_lite.negatives.uniform.UniformNegatives`: users, one positive
+and ``M`` uniform negatives each) for the loss
 
 .. math::
-    \\mathcal{L} = \\frac{1}{|U_{mini}|} \\sum_{u} \\frac{1}{M} \\sum_{j=1}^{M}
-        -\\log \\sigma\\big(f(u, v_{pos}) - f(u, v_{neg,j})\\big)
-        + \\frac{\\lambda}{2 |U_{mini}|} \\big(\\|\\mathbf{e}_u\\|^2 + \\|\\mathbf{e}_{pos}\\|^2
-        + \\tfrac{1}{M} \\textstyle\\sum_j \\|\\mathbf{e}_{neg,j}\\|^2\\big)
+    \mathcal{L} = \frac{1}{|U_{mini}|} \sum_{u} \frac{1}{M} \sum_{j=1}^{M}
+        -\log \sigma\big(f(u, v_{pos}) - f(u, v_{neg,j})\big)
+        + \frac{\lambda}{2 |U_{mini}|} \big(\|\mathbf{e}_u\|^2 + \|\mathbf{e}_{pos}\|^2
+        + \tfrac{1}{M} \textstyle\sum_j \|\mathbf{e}_{neg,j}\|^2\big)
 
-with Adam; the L2 term acts on the batch's *initial* embeddings
-:math:`E^{(0)}`, as in the LightGCN paper.
+and takes an Adam step; the L2 term acts on the batch's *initial* embeddings
+:math:`E^{(0)}`, as in the LightGCN paper. Every ``eval_every`` epochs the
+model ranks all unseen items; the validation split picks the best epoch and
+the test split is only reported.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import time
@@ -25,42 +26,34 @@ from dataclasses import asdict, dataclass, field, fields
 import torch
 from tqdm.auto import tqdm
 
-from ._checks import check_int, check_ks
+from ._checks import check_choice, check_int, check_ks, check_positive
+from ._runtime import deterministic, median
 from .interactions import Interactions, merge
-from .losses import bpr_loss
-from .metrics import evaluate
+from .metrics import METRICS, evaluate
 from .models.base import EmbeddingModel
-from .sampling import (
-    BPRSampler,
-    CurriculumSchedule,
-    SharedNegativeSampler,
-    distance_weighted_negatives,
-    hard_negative_pool,
-)
-
-NEGATIVES = ("uniform", "shared", "hard", "curriculum", "distance")
+from .negatives import NEGATIVES, build_negatives
+from .sampling import DRAWS
 
 
 @dataclass
 class TrainConfig:
-    """Hyperparameters of :func:`train_bpr`; the defaults are the course's LightGCN recipe."""
+    """Hyperparameters of :func:`train_bpr`; the defaults are the course's LightGCN recipe (and ``gnnrec train``'s)."""
 
     num_epochs: int = 100          # passes; one pass = ceil(|train| / batch_size) steps
     batch_size: int = 2048         # sampled (user, positive) pairs per step
     lr: float = 5e-3               # Adam learning rate
     reg: float = 1e-3              # lambda of the L2 term on the batch's initial embeddings
-    num_negatives: int = 4         # uniform negatives per positive, M
-    sampler: str = "users"         # "users" (as in the lecture) or "edges"
+    num_negatives: int = 4         # negatives per positive, M ("uniform" and "distance")
+    draw: str = "users"            # "users" (as in the lecture) or "edges": how (user, positive) pairs are drawn
     eval_every: int = 10           # epochs between evaluations (0: only at the end)
     k: tuple = (10, 20)            # cutoffs of the reported metrics (the monitor's is added)
     monitor: str = "recall@20"     # metric that picks the best epoch on the validation split
     patience: int | None = None    # evaluations without improvement before stopping (needs val)
     max_seconds: float | None = None  # stop after this much training time
-    seed: int = 0                  # seeds the sampler; the model's weights are seeded by build_model
-    # Negatives (lecture 06): "uniform" (num_negatives per user, the recipe above), "shared" (num_shared
-    # per batch, shared by all its users), "hard" (shared + num_hard hard negatives per user from random
-    # walks), "curriculum" (shared + min(num_hard, epoch - 1) hard ones), "distance" (num_negatives per
-    # user, distance-weighted on the current embeddings).
+    seed: int = 0                  # seeds the negatives' sampler; the model's weights are seeded by build_model
+    # Negatives (lecture 06), one class each in gnnrec_lite.negatives: "uniform" (num_negatives per user),
+    # "shared" (num_shared per batch), "hard" (shared + num_hard walk-based hard negatives per user),
+    # "curriculum" (shared + min(num_hard, epoch - 1) hard ones), "distance" (num_negatives, distance-weighted).
     negatives: str = "uniform"
     num_shared: int = 256          # M of the shared modes (64 cost 8% Recall@20 on ML-100K, 256 about 3%)
     num_hard: int = 2              # hard negatives per user ("hard"), the cap for "curriculum"
@@ -70,32 +63,31 @@ class TrainConfig:
     progress: bool = True          # a tqdm progress bar
 
     def __post_init__(self) -> None:
-        check_int("num_epochs", self.num_epochs, minimum=1)
-        check_int("batch_size", self.batch_size, minimum=1)
-        check_int("num_negatives", self.num_negatives, minimum=1)
-        check_int("eval_every", self.eval_every, minimum=0)
+        for name, low in (("num_epochs", 1), ("batch_size", 1), ("num_negatives", 1), ("eval_every", 0),
+                          ("num_shared", 1), ("num_hard", 0)):
+            check_int(name, getattr(self, name), minimum=low)
         check_int("seed", self.seed)
-        self.k = check_ks(self.k)
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if not self.reg >= 0:
-            raise ValueError(f"reg must be >= 0, got {self.reg}")
+        check_positive("lr", self.lr)
+        check_positive("reg", self.reg, allow_zero=True)
         if self.patience is not None:
             check_int("patience", self.patience, minimum=1)
+        check_choice("draw", self.draw, DRAWS)
+        check_choice("negatives", self.negatives, NEGATIVES)
+        check_choice("hard_method", self.hard_method, ("walk", "ppr"))
         name, _, cut = str(self.monitor).partition("@")
-        if name not in ("recall", "precision", "ndcg", "hit_rate") or not cut.isdigit() or int(cut) < 1:
+        if name not in METRICS or not cut.isdigit() or int(cut) < 1:
             raise ValueError(f"monitor must look like 'recall@20', got {self.monitor!r}")
-        if self.sampler not in ("users", "edges"):
-            raise ValueError(f"sampler must be 'users' or 'edges', got {self.sampler!r}")
-        self.k = tuple(sorted(set(self.k) | {int(cut)}))
-        if self.negatives not in NEGATIVES:
-            raise ValueError(f"negatives must be one of {NEGATIVES}, got {self.negatives!r}")
-        check_int("num_shared", self.num_shared, minimum=1)
-        check_int("num_hard", self.num_hard, minimum=0)
-        if self.hard_method not in ("walk", "ppr"):
-            raise ValueError(f"hard_method must be 'walk' or 'ppr', got {self.hard_method!r}")
+        self.k = tuple(sorted(set(check_ks(self.k)) | {int(cut)}))
         if self.hard_window is not None:
             self.hard_window = tuple(self.hard_window)
+
+    def replace(self, **overrides) -> TrainConfig:
+        """A copy with some fields changed; an unknown name is a TypeError that lists the known ones."""
+        names = {f.name for f in fields(self)}
+        unknown = set(overrides) - names
+        if unknown:
+            raise TypeError(f"unknown training option(s) {sorted(unknown)}; known: {sorted(names)}")
+        return TrainConfig(**(asdict(self) | overrides))
 
 
 @dataclass
@@ -110,8 +102,7 @@ class History:
 
     @property
     def seconds_per_epoch(self) -> float:
-        times = [r["seconds"] for r in self.rows]
-        return sorted(times)[len(times) // 2] if times else math.nan  # median
+        return median(r["seconds"] for r in self.rows)
 
     def evaluations(self) -> list:
         return [r for r in self.rows if any("@" in key for key in r)]
@@ -133,8 +124,7 @@ class History:
 
         if ax is None:
             _, ax = plt.subplots(1, 2, figsize=(10, 3.5))
-        epochs = [r["epoch"] for r in self.rows]
-        ax[0].plot(epochs, [r["loss"] for r in self.rows])
+        ax[0].plot([r["epoch"] for r in self.rows], [r["loss"] for r in self.rows])
         ax[0].set(xlabel="epoch", ylabel="BPR loss", title="training loss")
         for split in ("val", "test"):
             for metric in metrics:
@@ -164,215 +154,109 @@ def train_bpr(model: EmbeddingModel, train: Interactions, *, val: Interactions |
             every epoch, with the epoch's history row; lecture 03 uses it to
             save embedding snapshots. It runs outside autograd.
     """
-    config = config or TrainConfig()
-    names = {f.name for f in fields(TrainConfig)}
-    unknown = set(overrides) - names
-    if unknown:
-        raise TypeError(f"unknown training option(s) {sorted(unknown)}; known: {sorted(names)}")
-    config = TrainConfig(**(asdict(config) | overrides))
+    config = (config or TrainConfig()).replace(**overrides)
     if (model.num_users, model.num_items) != (train.num_users, train.num_items):
         raise ValueError("model and train have different user or item counts")
     if config.patience is not None and val is None:
         raise ValueError("patience needs a validation split: pass val=")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-    device = torch.device(config.device)
-    model.to(device)
-    with _cpu_settings(device):
-        return _train_loop(model, train, val, test, config, device, callback)
+    model.to(torch.device(config.device))
+    with deterministic(config.device):
+        return _train_loop(model, train, val, test, config, callback)
 
 
-@contextlib.contextmanager
-def _cpu_settings(device: torch.device):
-    """Deterministic kernels on the CPU: with two threads the default embedding and
-    index-add backward kernels sum in a varying order, so the same seed gave slightly
-    different weights (and NGCF visibly different metrics). Not slower here."""
-    if device.type != "cpu":
-        yield
-        return
-    previous = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(previous)
-
-
-def _train_loop(model, train, val, test, config: TrainConfig, device: torch.device, callback=None) -> History:
-    step_fn, sampler, per_epoch = _negative_plan(train, config)
+def _train_loop(model, train, val, test, config: TrainConfig, callback) -> History:
+    """Epochs of steps; evaluation and the choice of the best epoch are helpers below."""
+    strategy = build_negatives(train, config)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     steps = math.ceil(len(train) / config.batch_size)
-    history = History()
-    best_state, bad_evals = None, 0
+    history, best = History(), _BestEpoch(config.monitor, config.patience)
     bar = tqdm(range(1, config.num_epochs + 1), disable=not config.progress, desc=type(model).__name__)
     for epoch in bar:
-        model.train()
-        start, total = time.perf_counter(), 0.0
-        neg_emb = 0
-        for _ in range(steps):
-            loss, count = step_fn(model, epoch, device)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach())
-            neg_emb += count
-        seconds = time.perf_counter() - start
-        history.train_seconds += seconds
-        row = {"epoch": epoch, "loss": total / steps, "seconds": seconds, "negative_embeddings": neg_emb}
-        if per_epoch is not None:
-            row["hard_negatives"] = per_epoch(epoch)
+        row = _run_epoch(model, strategy, optimizer, steps, epoch, config)
+        history.train_seconds += row["seconds"]
         out_of_time = config.max_seconds is not None and history.train_seconds >= config.max_seconds
-        last = epoch == config.num_epochs or out_of_time
-        if (config.eval_every and epoch % config.eval_every == 0) or last:
-            model.eval()
-            with torch.no_grad():
-                emb = model()
-            for split, data in (("val", val), ("test", test)):
-                if data is not None:
-                    exclude = train if split == "val" or val is None else merge(train, val)
-                    result = evaluate(emb, exclude, data, config.k)
-                    row.update({f"{split}/{key}": v for key, v in result.items() if "@" in key})
-            if val is not None:
-                score = row[f"val/{config.monitor}"]
-                if history.best_score is None or score > history.best_score:
-                    history.best_epoch, history.best_score, bad_evals = epoch, score, 0
-                    best_state = copy.deepcopy(model.state_dict())
-                else:
-                    bad_evals += 1
-            bar.set_postfix(loss=f"{row['loss']:.4f}",
-                            **{k.split("/")[0]: f"{v:.4f}" for k, v in row.items()
-                               if k.endswith(config.monitor)})
-        else:
-            bar.set_postfix(loss=f"{row['loss']:.4f}")
+        if (config.eval_every and epoch % config.eval_every == 0) or epoch == config.num_epochs or out_of_time:
+            row.update(_evaluate_splits(model, train, val, test, config.k))
+            best.update(history, epoch, row, model)
+        bar.set_postfix(loss=f"{row['loss']:.4f}", **{key.split("/")[0]: f"{v:.4f}" for key, v in row.items()
+                                                      if key.endswith(config.monitor)})
         history.rows.append(row)
         if callback is not None:
             with torch.no_grad():
                 callback(epoch, model, row)
-        if config.patience is not None and bad_evals >= config.patience:
+        if best.should_stop:
             history.stopped_early = True
-            break
-        if out_of_time:
+        if best.should_stop or out_of_time:
             break
     bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
-        if test is not None and history.best_epoch != history.rows[-1]["epoch"]:
-            with torch.no_grad():
-                result = evaluate(model.eval()(), merge(train, val), test, config.k)
-            history.rows[-1].update({f"best/test/{k}": v for k, v in result.items() if "@" in k})
+    best.restore(history, model, train, val, test, config.k)
     return history
 
 
-def _negative_plan(train: Interactions, config: TrainConfig):
-    """``(step_fn, sampler, schedule)``: ``step_fn(model, epoch, device) -> (loss, negative embeddings)``.
+def _run_epoch(model, strategy, optimizer, steps: int, epoch: int, config: TrainConfig) -> dict:
+    """One pass of ``steps`` optimizer steps; the epoch's history row (loss, seconds, negatives used)."""
+    model.train()
+    start, total, negatives = time.perf_counter(), 0.0, 0
+    for _ in range(steps):
+        step = strategy.step(model, config.batch_size, epoch, config.reg)
+        optimizer.zero_grad(set_to_none=True)
+        step.loss.backward()
+        optimizer.step()
+        total += float(step.loss.detach())
+        negatives += step.negative_embeddings
+    row = {"epoch": epoch, "loss": total / steps, "seconds": time.perf_counter() - start,
+           "negative_embeddings": negatives}
+    hard = strategy.hard_negatives(epoch)
+    if hard is not None:
+        row["hard_negatives"] = hard
+    return row
 
-    The negative-embedding count is what the lecture's saving is about: item
-    embeddings computed for negatives, ``B * M`` per batch for per-user
-    negatives, ``M`` for shared ones (plus ``B * h`` for ``h`` hard ones per user).
+
+def _evaluate_splits(model, train, val, test, k) -> dict:
+    """``{"val/recall@20": ..., "test/...": ...}``: full ranking, seen items excluded.
+
+    Validation excludes the training items; test excludes training and validation items.
     """
-    mode, batch, reg = config.negatives, config.batch_size, config.reg
-    if mode in ("uniform", "distance"):
-        sampler = BPRSampler(train, num_negatives=config.num_negatives, mode=config.sampler, seed=config.seed)
-    else:
-        sampler = SharedNegativeSampler(train, num_negatives=config.num_shared, mode=config.sampler,
-                                        seed=config.seed)
-    if mode == "uniform":
-        def step(model, epoch, device):
-            users, pos, neg = (t.to(device) for t in sampler.sample(batch))
-            return bpr_step_loss(model, users, pos, neg, reg), neg.numel()  # B * M
-        return step, sampler, None
-    if mode == "distance":
-        def step(model, epoch, device):
-            users, pos, _ = sampler.sample(batch)
-            return distance_step_loss(model, sampler, users.to(device), pos.to(device), config.num_negatives,
-                                      reg), users.numel() * config.num_negatives  # B * M
-        return step, sampler, None
-    pool = schedule = None
-    if mode in ("hard", "curriculum"):
-        pool = hard_negative_pool(train, sampler.active, window=config.hard_window, method=config.hard_method,
-                                  seed=config.seed)
-        schedule = (lambda epoch: config.num_hard) if mode == "hard" else CurriculumSchedule(config.num_hard)
-
-    def step(model, epoch, device):
-        users, pos, shared = sampler.sample(batch)  # (B,), (B,), (M,)
-        valid = ~sampler.clashes(users, shared)  # (B, M)
-        h = schedule(epoch) if schedule is not None else 0
-        hard = sampler.hard(pool, users, h) if h else None  # (B, h)
-        loss = shared_step_loss(model, users.to(device), pos.to(device), shared.to(device), reg,
-                                valid=valid.to(device), hard=None if hard is None else hard.to(device))
-        return loss, shared.numel() + (hard.numel() if hard is not None else 0)  # M (+ B * h)
-    return step, sampler, schedule
+    model.eval()
+    with torch.no_grad():
+        emb = model()
+    row = {}
+    for split, data in (("val", val), ("test", test)):
+        if data is not None:
+            exclude = train if split == "val" or val is None else merge(train, val)
+            result = evaluate(emb, exclude, data, k)
+            row.update({f"{split}/{key}": v for key, v in result.items() if "@" in key})
+    return row
 
 
-def shared_step_loss(model: EmbeddingModel, users, pos, shared, reg: float, *, valid=None, hard=None):
-    r"""BPR with negatives shared by the batch, plus optional per-user hard negatives.
+class _BestEpoch:
+    """Early stopping on the validation monitor: remembers the best weights and counts evaluations since."""
 
-    Introduced in lecture 06. Shared scores are one product,
-    :math:`S = Z_U[U_{mini}] Z_I[V_{neg}]^\top` ``(B, M)``; hard scores are
-    per user ``(B, h)``. The loss is the mean of :math:`-\log\sigma(s_{pos} - s_{neg})`
-    over the valid pairs (a shared negative that is a positive of that user is
-    left out), and the L2 term counts each shared negative once per user, as
-    per-user negatives would.
+    def __init__(self, monitor: str, patience: int | None) -> None:
+        self.key, self.patience = f"val/{monitor}", patience
+        self.state, self.bad_evals = None, 0
 
-    Shapes:
-        ``users (B,)``, ``pos (B,)``, ``shared (M,)``, ``valid (B, M)`` bool, ``hard (B, h)``.
-    """
-    user_z, item_z = model()
-    u = user_z[users]  # (B, D')
-    pos_scores = (u * item_z[pos]).sum(-1)  # (B,)
-    neg_scores = u @ item_z[shared].T  # (B, M)
-    mask = torch.ones_like(neg_scores, dtype=torch.bool) if valid is None else valid
-    if hard is not None and hard.numel():
-        neg_scores = torch.cat([neg_scores, torch.einsum("bd,bhd->bh", u, item_z[hard])], dim=1)  # (B, M + h)
-        mask = torch.cat([mask, torch.ones_like(hard, dtype=torch.bool)], dim=1)
-    pairs = torch.nn.functional.softplus(neg_scores - pos_scores[:, None])  # (B, M + h)
-    loss = (pairs * mask).sum() / mask.sum().clamp(min=1)
-    if reg:
-        e_u, e_p, e_s = model.user_emb(users), model.item_emb(pos), model.item_emb(shared)
-        n_neg = neg_scores.shape[1]
-        l2_neg = users.numel() * e_s.pow(2).sum()
-        if hard is not None and hard.numel():
-            l2_neg = l2_neg + model.item_emb(hard).pow(2).sum()
-        l2 = e_u.pow(2).sum() + e_p.pow(2).sum() + l2_neg / n_neg
-        loss = loss + reg * l2 / (2 * users.numel())
-    return loss
+    @property
+    def should_stop(self) -> bool:
+        return self.patience is not None and self.bad_evals >= self.patience
 
+    def update(self, history: History, epoch: int, row: dict, model) -> None:
+        if self.key not in row:  # no validation split: nothing to choose
+            return
+        if history.best_score is None or row[self.key] > history.best_score:
+            history.best_epoch, history.best_score, self.bad_evals = epoch, row[self.key], 0
+            self.state = copy.deepcopy(model.state_dict())
+        else:
+            self.bad_evals += 1
 
-def distance_step_loss(model: EmbeddingModel, sampler: BPRSampler, users, pos, num_negatives: int, reg: float):
-    """BPR whose ``M`` negatives per user are drawn by :func:`~gnnrec_lite.sampling.distance_weighted_negatives`
-    on the current (detached, L2-normalized) user and item embeddings, the user's positives excluded.
-
-    Introduced in lecture 06. Scoring the candidates needs all ``num_items``
-    item embeddings, which a full-graph model computes anyway.
-    """
-    user_z, item_z = model()
-    u = user_z[users]  # (B, D')
-    users_cpu = users.cpu()
-    deg = sampler.degree[users_cpu]  # (B,)
-    rows = torch.arange(users.numel()).repeat_interleave(deg)  # one entry per (batch user, training item)
-    first = torch.cumsum(deg, 0) - deg
-    cols = sampler.indices[sampler.indptr[users_cpu].repeat_interleave(deg) + torch.arange(rows.numel())
-                           - first.repeat_interleave(deg)]
-    exclude = torch.zeros(users.numel(), sampler.num_items, dtype=torch.bool)  # (B, I): the users' positives
-    exclude[rows, cols] = True
-    # the empirical density keeps distances uniform over [0.5, 1.4] for clustered, trained embeddings
-    neg = distance_weighted_negatives(u, item_z, num_negatives, exclude=exclude.to(u.device), density="empirical",
-                                      generator=sampler.generator).to(users.device)  # (B, M)
-    return bpr_step_loss(model, users, pos, neg, reg, scores=(u, item_z))
-
-
-def bpr_step_loss(model: EmbeddingModel, users, pos, neg, reg: float, *, scores=None):
-    """BPR plus the L2 term for one batch: ``users (B,)``, ``pos (B,)``, ``neg (B, M)``."""
-    if scores is None:
-        user_z, item_z = model()
-        u = user_z[users]  # (B, D')
-    else:  # the caller already ran the encoder: (u (B, D'), item_z (I, D'))
-        u, item_z = scores
-    pos_scores = (u * item_z[pos]).sum(-1)  # (B,)
-    neg_scores = torch.einsum("bd,bmd->bm", u, item_z[neg])  # (B, M)
-    loss = bpr_loss(pos_scores, neg_scores)
-    if reg:
-        e_u, e_p, e_n = model.user_emb(users), model.item_emb(pos), model.item_emb(neg)
-        l2 = e_u.pow(2).sum() + e_p.pow(2).sum() + e_n.pow(2).sum() / neg.shape[1]
-        loss = loss + reg * l2 / (2 * users.numel())
-    return loss
+    def restore(self, history: History, model, train, val, test, k) -> None:
+        """Load the best weights; when they are not the last ones, add their test metrics as ``best/test/...``."""
+        if self.state is None:
+            return
+        model.load_state_dict(self.state)
+        if test is not None and history.best_epoch != history.rows[-1]["epoch"]:
+            with torch.no_grad():
+                result = evaluate(model.eval()(), merge(train, val), test, k)
+            history.rows[-1].update({f"best/test/{key}": v for key, v in result.items() if "@" in key})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gnnrec_lite.notebook import read_parameters, read_records, run_notebook
+from gnnrec_lite.lecture.notebook import read_parameters, read_records, run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURES = ROOT / "lectures"

@@ -96,7 +96,7 @@ def test_info_json_matches_describe(capsys, name):
 @pytest.mark.slow
 def test_info_of_ml100k(capsys):
     assert (REAL_HOME / "ml-100k" / "manifest.json").is_file(), "run `gnnrec data fetch ml-100k` first"
-    stats = datasets.load("ml-100k", path=REAL_HOME).describe()
+    stats = datasets.load("ml-100k", data_dir=REAL_HOME).describe()
     assert (stats["users"], stats["items"], stats["interactions"]) == (943, 1682, 100_000)
 
     code, out, err = run(capsys, "data", "info", "ml-100k", "--data-dir", str(REAL_HOME))

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 import gnnrec_lite as gl
-from gnnrec_lite import cli, grading, hwcheck, nbgrader_plugins
+from gnnrec_lite import cli, grading
+from gnnrec_lite.grading import hwcheck, nbgrader_plugins
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,7 +72,7 @@ def test_guard_restores_replaced_functions_and_says_so(recorded, capsys):
         restored = hwcheck.guard()
     finally:  # never leave the process patched, whatever happened
         np.isclose, torch.allclose, math.isclose, hwcheck.close, gl.evaluate, torch.equal = originals
-    assert {"numpy.isclose", "torch.allclose", "math.isclose", "gnnrec_lite.hwcheck.close",
+    assert {"numpy.isclose", "torch.allclose", "math.isclose", "gnnrec_lite.grading.hwcheck.close",
             "gnnrec_lite.evaluate", "torch.equal"} <= set(restored)
     assert callable(torch.equal)
     assert "the tests use the originals" in capsys.readouterr().out
@@ -81,7 +82,7 @@ def test_guard_restores_replaced_functions_and_says_so(recorded, capsys):
 def test_guard_restores_constants_of_hwcheck(recorded):
     threshold = hwcheck.LIGHTGCN_THRESHOLD
     hwcheck.LIGHTGCN_THRESHOLD = 0.0
-    assert "gnnrec_lite.hwcheck.LIGHTGCN_THRESHOLD" in hwcheck.guard()
+    assert "gnnrec_lite.grading.hwcheck.LIGHTGCN_THRESHOLD" in hwcheck.guard()
     assert hwcheck.LIGHTGCN_THRESHOLD == threshold
 
 
@@ -212,13 +213,13 @@ def test_format_result_is_a_table_per_part():
 def test_an_unreadable_notebook_is_reported_not_crashed(tmp_path):
     bad = tmp_path / "hw1.ipynb"
     bad.write_text('{"cells": [oops')
-    assert "is not a valid notebook (is it valid JSON?)" in grading._why_not_graded(bad)
-    assert "no notebook" in grading._why_not_graded(tmp_path / "missing.ipynb")
+    assert "is not a valid notebook (is it valid JSON?)" in grading.results._why_not_graded(bad)
+    assert "no notebook" in grading.results._why_not_graded(tmp_path / "missing.ipynb")
 
 
 def test_check_homework_and_the_course_location():
     assert grading.check_homework("hw2") == "hw2"
-    with pytest.raises(ValueError, match="homework must be one of hw1, hw2, hw3, got 'hw4'"):
+    with pytest.raises(ValueError, match=r"homework must be one of \['hw1', 'hw2', 'hw3'\], got 'hw4'"):
         grading.check_homework("hw4")
     assert grading.repo_root() == ROOT
 
@@ -256,14 +257,14 @@ def test_safe_execute_survives_a_dead_kernel_and_gives_per_cell_budgets():
     names = [[o.get("ename") for o in c.outputs if o.output_type == "error"] for c in nb.cells]
     assert names[:2] == [[], []] and "CellTimeoutError" in names[2]  # slow-test had its own 20 s
     assert names[3:] == [[grading.KERNEL_DIED], [grading.KERNEL_DIED]]
-    assert grading._message(nb.cells[2]).startswith("CellTimeoutError")
+    assert grading.results._message(nb.cells[2]).startswith("CellTimeoutError")
     assert "died in killer" in nb.cells[4].outputs[0].evalue
 
 
 # ----------------------------------------------------------------------------- gnnrec grade
 def test_grade_command_errors_name_the_problem(capsys):
     assert cli.main(["grade", "hw7", "x.ipynb"]) == 1
-    assert "homework must be one of hw1, hw2, hw3, got 'hw7'" in capsys.readouterr().err
+    assert "homework must be one of ['hw1', 'hw2', 'hw3'], got 'hw7'" in capsys.readouterr().err
     assert cli.main(["grade", "hw1", "no/such/notebook.ipynb"]) == 1
     assert "notebook not found: no/such/notebook.ipynb" in capsys.readouterr().err
 
@@ -294,5 +295,5 @@ def test_grade_command_prints_the_verdict_a_class_would_get(tmp_path, capsys):
 def test_grade_command_is_registered_and_keeps_the_others():
     parser = cli.build_parser()
     args = parser.parse_args(["grade", "hw1", "x.ipynb"])
-    assert args.func is cli.cmd_grade and args.keep is None
-    assert parser.parse_args(["data", "path"]).func is cli.cmd_data_path
+    assert args.func is cli.run_grade and args.keep is None
+    assert parser.parse_args(["data", "path"]).func is cli.data.run_path

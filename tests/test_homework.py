@@ -23,9 +23,10 @@ import pytest
 import torch
 
 import gnnrec_lite as gl
-from gnnrec_lite import grading, hwcheck
+from gnnrec_lite import grading
+from gnnrec_lite.grading import hwcheck
 from gnnrec_lite.models import LightGCN
-from gnnrec_lite.sampling import CurriculumSchedule, SharedNegativeSampler, hard_negative_pool
+from gnnrec_lite.negatives import CurriculumSchedule, SharedNegatives, hard_negative_pool
 from gnnrec_lite.walks import personalized_pagerank
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,7 +101,7 @@ def test_every_test_cell_guards_first(hw):
     for cell in source(hw).cells:
         if meta(cell).get("grade") and cell.cell_type == "code":
             body = ast.parse(cell.source).body
-            assert ast.unparse(body[1]) == "from gnnrec_lite import hwcheck", meta(cell)["grade_id"]
+            assert ast.unparse(body[1]) == "from gnnrec_lite.grading import hwcheck", meta(cell)["grade_id"]
             assert ast.unparse(body[2]) == "hwcheck.guard()", meta(cell)["grade_id"]
 
 
@@ -179,12 +180,12 @@ def test_hw3_reference_matches_the_library():
         assert mine.tolist() == pool.pool(u).tolist()
     assert [ns["num_hard_negatives"](n, 4) for n in range(1, 9)] == [CurriculumSchedule(4)(n) for n in range(1, 9)]
     users, pos, neg, valid = ns["sample_shared_batch"](sw, 64, 10, torch.Generator().manual_seed(0))
-    assert torch.equal(~valid, SharedNegativeSampler(sw).clashes(users, neg))
+    assert torch.equal(~valid, SharedNegatives(sw).clashes(users, neg))
     g = torch.Generator().manual_seed(1)
     u_emb, i_emb = torch.randn(18, 4, generator=g), torch.randn(14, 4, generator=g)
     model = gl.models.build_model("mf", sw, embedding_dim=4)
     model.user_emb.weight.data, model.item_emb.weight.data = u_emb, i_emb
-    from gnnrec_lite.train import shared_step_loss
+    from gnnrec_lite.negatives.shared import shared_step_loss
     expected = shared_step_loss(model, users, pos, neg, 0.0, valid=valid)
     assert float(ns["shared_bpr_loss"](u_emb, i_emb, users, pos, neg, valid)) == pytest.approx(float(expected.detach()))
     counts = ns["visit_counts"](sw, 5, 400, 50, 0.3, torch.Generator().manual_seed(2))
@@ -217,5 +218,7 @@ def test_hw1_reference_values_in_the_hidden_tests_match_the_library():
     loss = gl.binary_loss(pos, torch.randn(6, 4, generator=hwcheck.generator(22)))
     loss.backward()
     loss = loss.detach()
-    assert f"hwcheck.close(loss, {round(float(loss), 8)!r}" in cell
-    assert math.isfinite(float(loss)) and repr([round(x, 8) for x in pos.grad.tolist()]) in cell
+    written_loss = float(re.search(r"hwcheck\.close\(loss, ([-0-9.e]+)", cell).group(1))
+    written_grad = ast.literal_eval(re.search(r"hwcheck\.close\(pos\.grad, (\[.*?\])", cell).group(1))
+    assert math.isfinite(float(loss)) and written_loss == pytest.approx(float(loss), abs=1e-7)
+    assert written_grad == pytest.approx(pos.grad.tolist(), abs=1e-7)  # float32: the 8th decimal may differ

@@ -9,16 +9,15 @@ import pytest
 import torch
 
 import gnnrec_lite as g
+from gnnrec_lite.cli.pinsage import run_pinsage
 from gnnrec_lite.item2item import (
-    build_encoder,
     cointeraction_pairs,
     evaluate_item2item,
     item_feature_matrix,
     prepare_item2item,
-    run_pinsage_cli,
     split_pairs,
-    train_pinsage,
 )
+from gnnrec_lite.train_item2item import build_encoder, train_pinsage
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -187,18 +186,18 @@ def test_evaluate_item2item_bad_arguments():
 
 
 def _args(tmp_path, **over):
-    base = dict(dataset=None, data_dir=None, dim=16, layers=1, epochs=1, batch_size=512, lr=0.01, seed=0, k=[10, 5],
+    base = dict(dataset=None, data_dir=None, dim=16, layers=1, num_epochs=1, batch_size=512, lr=0.01, seed=0, k=[10, 5],
                 json=str(tmp_path / "out.json"), quiet=True)
     return argparse.Namespace(**(base | over))
 
 
 @pytest.mark.data
 def test_cli_on_ml100k(tmp_path, capsys):
-    assert run_pinsage_cli(_args(tmp_path)) == 0
+    assert run_pinsage(_args(tmp_path)) == 0
     out = capsys.readouterr().out
     assert "cold_hit@10" in out and "s training" in out
     report = json.loads((tmp_path / "out.json").read_text())
     assert {"hit@5", "hit@10", "mrr"} <= set(report["metrics"]) and report["data"]["cold_items"] > 0
     with pytest.raises(ValueError, match="embedding_dim"):
-        run_pinsage_cli(_args(tmp_path, dim=0, json=str(tmp_path / "bad.json")))
+        run_pinsage(_args(tmp_path, dim=0, json=str(tmp_path / "bad.json")))
     assert not (tmp_path / "bad.json").exists()

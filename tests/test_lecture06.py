@@ -10,7 +10,7 @@ import torch
 from reference import spearman
 
 import gnnrec_lite as gl
-from gnnrec_lite.sampling import DEFAULT_HARD_WINDOW
+from gnnrec_lite.negatives import DEFAULT_HARD_WINDOW
 from gnnrec_lite.train import TrainConfig
 from gnnrec_lite.walks import visit_counts
 from lectures import execute, notebook_parameters

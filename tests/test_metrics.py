@@ -553,7 +553,7 @@ def test_wrong_types(small):
         ranking_metrics(torch.zeros(3, 2), test, 2)
     with pytest.raises(ValueError, match=r"^recommended must be a 2-D"):
         ranking_metrics(torch.zeros(3, dtype=torch.int64), test, 1)
-    with pytest.raises(ValueError, match=r"^reduction must be 'mean' or 'none', got 'sum'"):
+    with pytest.raises(ValueError, match=r"^reduction must be one of \['mean', 'none'\], got 'sum'"):
         ranking_metrics(recommend(scores, 2, exclude=train), test, 2, reduction="sum")
     with pytest.raises(ValueError, match=r"^batch_size must be >= 1, got 0"):
         recommend(scores, 2, exclude=train, batch_size=0)

@@ -144,7 +144,7 @@ def fetched(archives, tmp_path_factory):
     out = {}
     for kind, archive in archives.items():
         home = tmp_path_factory.mktemp(f"cache-{kind}")
-        fetch_ml100k(path=home, source=archive, quiet=True)
+        fetch_ml100k(data_dir=home, source=archive, quiet=True)
         out[kind] = home
     return out
 
@@ -217,7 +217,7 @@ def test_fetch_from_archive_builds_verified_cache(kind, archives, fetched, loade
 @pytest.mark.data
 def test_fetch_returns_the_cache_folder(archives, tmp_path):
     home = tmp_path / "new" / "home"  # parents do not exist yet
-    assert fetch_ml100k(path=home, source=archives["grouplens"], quiet=True) == home / "ml-100k"
+    assert fetch_ml100k(data_dir=home, source=archives["grouplens"], quiet=True) == home / "ml-100k"
     verify_ml100k(home / "ml-100k")
 
 
@@ -300,7 +300,7 @@ def test_tampered_ratings_are_refused_and_nothing_is_written(kind, how, real, tm
     home = tmp_path / "home"
     home.mkdir()
     with pytest.raises(DataError) as info:
-        fetch_ml100k(path=home, source=archive, quiet=True)
+        fetch_ml100k(data_dir=home, source=archive, quiet=True)
     message = str(info.value)
     assert str(archive) in message
     assert U_DATA_SHA256 in message  # the expected checksum
@@ -315,7 +315,7 @@ def test_tampered_archive_with_force_keeps_the_valid_cache(real, cache_copy, tmp
     u_data = _tampered_u_data(real["u.data"], "change-rating")
     archive = _write_zip(tmp_path / "bad.zip", grouplens_members(u_data, real["items"], real["users"]))
     with pytest.raises(DataError, match=U_DATA_SHA256):
-        fetch_ml100k(path=home, source=archive, force=True, quiet=True)
+        fetch_ml100k(data_dir=home, source=archive, force=True, quiet=True)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
     assert _leftovers(home) == ["ml-100k"]
 
@@ -325,7 +325,7 @@ def test_not_a_zip_is_a_data_error_naming_the_file(tmp_path):
     archive.write_bytes(b"this is not a zip archive\n" * 10)
     home = tmp_path / "home"
     with pytest.raises(DataError) as info:
-        fetch_ml100k(path=home, source=archive, quiet=True)
+        fetch_ml100k(data_dir=home, source=archive, quiet=True)
     assert str(archive) in str(info.value)
     assert _leftovers(home) == []
 
@@ -333,7 +333,7 @@ def test_not_a_zip_is_a_data_error_naming_the_file(tmp_path):
 def test_missing_archive_is_a_data_error_naming_the_file(tmp_path):
     archive = tmp_path / "nowhere.whl"
     with pytest.raises(DataError) as info:
-        fetch_ml100k(path=tmp_path / "home", source=archive, quiet=True)
+        fetch_ml100k(data_dir=tmp_path / "home", source=archive, quiet=True)
     assert str(archive) in str(info.value)
     assert not (tmp_path / "home").exists()
 
@@ -346,7 +346,7 @@ def test_zip_with_the_wrong_members_is_a_data_error_naming_the_file(tmp_path):
     assert str(archive) in str(info.value)
     home = tmp_path / "home"
     with pytest.raises(DataError, match="other.zip"):
-        fetch_ml100k(path=home, source=archive, quiet=True)
+        fetch_ml100k(data_dir=home, source=archive, quiet=True)
     assert _leftovers(home) == []
 
 
@@ -361,7 +361,7 @@ def test_archive_missing_a_member_is_a_data_error_naming_the_file(kind, missing,
     archive = _write_zip(tmp_path / ARCHIVE_NAMES[kind], members)
     home = tmp_path / "home"
     with pytest.raises(DataError) as info:
-        fetch_ml100k(path=home, source=archive, quiet=True)
+        fetch_ml100k(data_dir=home, source=archive, quiet=True)
     assert str(archive) in str(info.value)
     assert _leftovers(home) == []
 
@@ -507,7 +507,7 @@ def test_fetch_repairs_a_corrupted_cache_from_a_source(archives, cache_copy):
     _flip(folder / "items.tsv")
     with pytest.raises(DataError):
         verify_ml100k(folder)
-    assert fetch_ml100k(path=home, source=archives["grouplens"], quiet=True) == folder  # no force needed
+    assert fetch_ml100k(data_dir=home, source=archives["grouplens"], quiet=True) == folder  # no force needed
     verify_ml100k(folder)
     assert (folder / "items.tsv").read_bytes() == good
     assert _leftovers(home) == ["ml-100k"]
@@ -525,7 +525,7 @@ def test_fetch_repairs_a_corrupted_cache_by_downloading(archives, cache_copy, mo
         return Path(shutil.copy(archives["wheel"], Path(tmp) / "recbole-1.2.1-py3-none-any.whl"))
 
     monkeypatch.setattr(ml, "_download_wheel", fake_wheel)
-    assert fetch_ml100k(path=home, quiet=True) == folder
+    assert fetch_ml100k(data_dir=home, quiet=True) == folder
     assert len(calls) == 1
     verify_ml100k(folder)
     assert hashlib.sha256((folder / "u.data").read_bytes()).hexdigest() == U_DATA_SHA256
@@ -544,13 +544,13 @@ def test_valid_cache_is_not_fetched_again(cache_copy, monkeypatch):
     monkeypatch.setattr(ml, "_download_wheel", failing)
     monkeypatch.setattr(ml, "_download_grouplens", failing)
     inodes = {p.name: p.stat().st_ino for p in folder.iterdir()}
-    assert fetch_ml100k(path=home, quiet=True) == folder
+    assert fetch_ml100k(data_dir=home, quiet=True) == folder
     assert calls == []
     assert {p.name: p.stat().st_ino for p in folder.iterdir()} == inodes  # nothing rewritten
 
     # with force it does try, fails, and leaves the valid copy in place
     with pytest.raises(DataError):
-        fetch_ml100k(path=home, force=True, quiet=True)
+        fetch_ml100k(data_dir=home, force=True, quiet=True)
     assert len(calls) == 2
     verify_ml100k(folder)
 
@@ -581,7 +581,7 @@ def test_grouplens_is_tried_when_the_wheel_fails(wheel_failure, archives, real, 
     monkeypatch.setattr(ml, "_download_wheel", fake_wheel)
     monkeypatch.setattr(ml, "_download_grouplens", fake_grouplens)
     home = tmp_path / "home"
-    assert fetch_ml100k(path=home, quiet=True) == home / "ml-100k"
+    assert fetch_ml100k(data_dir=home, quiet=True) == home / "ml-100k"
     assert order == ["wheel", "grouplens"]
     verify_ml100k(home / "ml-100k")
     assert _leftovers(home) == ["ml-100k"]
@@ -601,7 +601,7 @@ def test_grouplens_is_not_tried_when_the_wheel_works(archives, tmp_path, monkeyp
 
     monkeypatch.setattr(ml, "_download_wheel", fake_wheel)
     monkeypatch.setattr(ml, "_download_grouplens", fake_grouplens)
-    fetch_ml100k(path=tmp_path, quiet=True)
+    fetch_ml100k(data_dir=tmp_path, quiet=True)
     assert order == ["wheel"]
     verify_ml100k(tmp_path / "ml-100k")
 
@@ -621,7 +621,7 @@ def test_both_sources_failing_is_one_data_error_listing_both(tmp_path, monkeypat
     monkeypatch.setattr(ml, "_download_grouplens", fake_grouplens)
     home = tmp_path / "home"
     with pytest.raises(DataError) as info:
-        fetch_ml100k(path=home)
+        fetch_ml100k(data_dir=home)
     message = str(info.value)
     assert order == ["wheel", "grouplens"]
     assert "RecBole" in message and "GroupLens" in message
@@ -641,7 +641,7 @@ def test_quiet_fetch_prints_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(ml, "_download_wheel", failing)
     monkeypatch.setattr(ml, "_download_grouplens", failing)
     with pytest.raises(DataError, match="offline"):
-        fetch_ml100k(path=tmp_path, quiet=True)
+        fetch_ml100k(data_dir=tmp_path, quiet=True)
     assert capsys.readouterr() == ("", "")
     assert _leftovers(tmp_path) == []
 
@@ -656,7 +656,7 @@ def test_failed_fetch_keeps_an_unrelated_cache_folder_untouched(tmp_path, monkey
     monkeypatch.setattr(ml, "_download_wheel", failing)
     monkeypatch.setattr(ml, "_download_grouplens", failing)
     with pytest.raises(DataError):
-        fetch_ml100k(path=tmp_path, quiet=True)
+        fetch_ml100k(data_dir=tmp_path, quiet=True)
     assert _leftovers(tmp_path) == ["other-dataset"]
     assert (tmp_path / "other-dataset" / "keep.txt").read_text() == "keep"
     assert os.listdir(tmp_path / "other-dataset") == ["keep.txt"]

@@ -11,9 +11,9 @@ import torch
 import gnnrec_lite as g
 from gnnrec_lite import cli
 from gnnrec_lite.models import build_model
-from gnnrec_lite.sampling import (
+from gnnrec_lite.negatives import (
     CurriculumSchedule,
-    SharedNegativeSampler,
+    SharedNegatives,
     distance_weighted_negatives,
     hard_negative_pool,
 )
@@ -35,7 +35,7 @@ def positives(inter):
 # ------------------------------------------------------------------ shared
 def test_shared_sampler_returns_one_set_per_batch(split):
     train, _ = split
-    sampler = SharedNegativeSampler(train, num_negatives=7, seed=0)
+    sampler = SharedNegatives(train, num_negatives=7, seed=0)
     users, pos, neg = sampler.sample(32)
     assert users.shape == (32,) and pos.shape == (32,) and neg.shape == (7,)
     assert (pos >= 0).all() and (neg < train.num_items).all()

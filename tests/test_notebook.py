@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from gnnrec_lite import notebook
-from gnnrec_lite.notebook import (
+from gnnrec_lite.lecture import notebook
+from gnnrec_lite.lecture.notebook import (
     RECORD_MIME,
     has_outputs,
     inject_parameters,
@@ -99,7 +99,7 @@ def test_inject_parameters_places_a_cell_after_the_parameters_cell():
 
 
 def test_run_notebook_injects_executes_and_records(tmp_path):
-    nb = make_nb("FAST = False\nN = 3", "from gnnrec_lite.notebook import record\nrecord('n', N * 2)\n"
+    nb = make_nb("FAST = False\nN = 3", "from gnnrec_lite.lecture.notebook import record\nrecord('n', N * 2)\n"
                  "record('fast', FAST)", tags={0: ["parameters"]})
     path = tmp_path / "t.ipynb"
     nbformat.write(nb, path)
@@ -188,7 +188,8 @@ def test_run_notebook_leaves_no_kernel_running(tmp_path):
     import psutil
 
     path = tmp_path / "pid.ipynb"
-    nbformat.write(make_nb("import os\nfrom gnnrec_lite.notebook import record\nrecord('pid', os.getpid())"), path)
+    nbformat.write(make_nb("import os\nfrom gnnrec_lite.lecture.notebook import record\n"
+                           "record('pid', os.getpid())"), path)
     pid = read_records(run_notebook(path))["pid"]
     assert pid != os.getpid()
     try:

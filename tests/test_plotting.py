@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import gnnrec_lite as gl  # noqa: E402
-from gnnrec_lite import plotting  # noqa: E402
+from gnnrec_lite.lecture import plotting  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -64,7 +64,7 @@ def test_bad_points_are_named(bad, match):
 
 
 def test_unknown_method_lists_the_known_ones():
-    with pytest.raises(ValueError, match=r"method must be one of \('pca', 'tsne'\), got 'umap'"):
+    with pytest.raises(ValueError, match=r"method must be one of \['pca', 'tsne'\], got 'umap'"):
         plotting.project(np.zeros((4, 3)), "umap")
 
 

@@ -111,15 +111,15 @@ def test_generator_replaces_seed(dense_train):
     assert all(torch.equal(x, y) for x, y in zip(a, b))
 
 
-def test_edges_mode_draws_real_edges_weighted_by_degree():
+def test_edges_draw_gives_real_edges_weighted_by_degree():
     # user 0 has 1 item, user 1 has 4: drawing edges uniformly gives user 1 four times as often
     train = Interactions(2, 6, [0, 1, 1, 1, 1], [5, 0, 1, 2, 3])
-    users, pos, _ = sample_bpr_batch(train, 5000, mode="edges", generator=gen(12))
+    users, pos, _ = sample_bpr_batch(train, 5000, draw="edges", generator=gen(12))
     keys = set(zip(train.user.tolist(), train.item.tolist()))
     assert all(pair in keys for pair in zip(users.tolist(), pos.tolist()))
     share_user1 = float((users == 1).double().mean())
     assert 0.75 < share_user1 < 0.85  # 0.8 expected
-    # the default "users" mode draws the two users equally often
+    # the default draw="users" picks the two users equally often
     users, _, _ = sample_bpr_batch(train, 5000, generator=gen(12))
     assert 0.45 < float((users == 1).double().mean()) < 0.55
 
@@ -153,7 +153,7 @@ def test_positive_choice_roughly_uniform_within_user():
     ({"batch_size": 2.0}, TypeError, "batch_size"),
     ({"batch_size": 4, "num_negatives": 0}, ValueError, "num_negatives"),
     ({"batch_size": 4, "num_negatives": 1.5}, TypeError, "num_negatives"),
-    ({"batch_size": 4, "mode": "items"}, ValueError, "mode"),
+    ({"batch_size": 4, "draw": "items"}, ValueError, "draw"),
     ({"batch_size": 4, "seed": 0.5}, TypeError, "seed"),
 ])
 def test_bad_arguments(dense_train, kwargs, error, name):

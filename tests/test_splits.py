@@ -235,7 +235,7 @@ def test_empty_input():
 
 @pytest.mark.parametrize("by", ["latest", "Time", "", None])
 def test_bad_by(by):
-    with pytest.raises(ValueError, match="by must be 'time' or 'random'"):
+    with pytest.raises(ValueError, match=r"by must be one of \['time', 'random'\]"):
         leave_one_out(make_data(), by=by)
 
 

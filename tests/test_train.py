@@ -16,8 +16,9 @@ import torch  # noqa: E402
 
 import gnnrec_lite as g  # noqa: E402
 from gnnrec_lite.models import build_model  # noqa: E402
+from gnnrec_lite.negatives.uniform import bpr_step_loss  # noqa: E402
 from gnnrec_lite.sampling import BPRSampler  # noqa: E402
-from gnnrec_lite.train import History, TrainConfig, bpr_step_loss, train_bpr  # noqa: E402
+from gnnrec_lite.train import History, TrainConfig, train_bpr  # noqa: E402
 
 QUIET = dict(progress=False)
 
@@ -95,15 +96,15 @@ def test_same_seeds_give_identical_runs(split):
 
 
 def test_trainer_follows_the_documented_algorithm_with_edge_sampler(split):
-    """Two epochs redone by hand: BPRSampler(mode="edges"), the loss of train.py's docstring, Adam."""
+    """Two epochs redone by hand: BPRSampler(draw="edges"), the loss of train.py's docstring, Adam."""
     train, _ = split
-    cfg = dict(num_epochs=2, batch_size=100, lr=0.01, reg=1e-2, num_negatives=2, sampler="edges", eval_every=0,
+    cfg = dict(num_epochs=2, batch_size=100, lr=0.01, reg=1e-2, num_negatives=2, draw="edges", eval_every=0,
                seed=5)
     model = build_model("lightgcn", train, seed=2, embedding_dim=8, num_layers=2)
     history = train_bpr(model, train, **cfg, **QUIET)
 
     ref = build_model("lightgcn", train, seed=2, embedding_dim=8, num_layers=2)
-    sampler = BPRSampler(train, num_negatives=2, mode="edges", seed=5)
+    sampler = BPRSampler(train, num_negatives=2, draw="edges", seed=5)
     opt = torch.optim.Adam(ref.parameters(), lr=0.01)
     steps = math.ceil(len(train) / 100)
     assert steps == 5
@@ -129,7 +130,7 @@ def test_trainer_follows_the_documented_algorithm_with_edge_sampler(split):
         torch.testing.assert_close(model.state_dict()[key], value, rtol=1e-4, atol=1e-5)
     # the edge sampler really is another sampler: the users sampler gives other weights
     other = build_model("lightgcn", train, seed=2, embedding_dim=8, num_layers=2)
-    train_bpr(other, train, **(cfg | {"sampler": "users"}), **QUIET)
+    train_bpr(other, train, **(cfg | {"draw": "users"}), **QUIET)
     assert not torch.allclose(other.user_emb.weight, model.user_emb.weight, atol=1e-4)
 
 
@@ -248,11 +249,11 @@ def test_malformed_monitor_is_rejected(monitor):
         TrainConfig(monitor=monitor)
 
 
-def test_unknown_sampler_names_the_argument(split):
+def test_unknown_draw_names_the_argument(split):
     train, _ = split
     model = build_model("mf", train, embedding_dim=4)
-    with pytest.raises(ValueError, match="sampler"):
-        train_bpr(model, train, sampler="nodes", num_epochs=1, **QUIET)
+    with pytest.raises(ValueError, match="draw"):
+        train_bpr(model, train, draw="nodes", num_epochs=1, **QUIET)
 
 
 def test_monitored_cutoff_not_among_k(three_way):

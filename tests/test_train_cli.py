@@ -107,7 +107,7 @@ def test_train_from_files_writes_consistent_outputs(tmp_path, capsys, raw_files)
     train_pairs, positives, dropped, duplicates, overlap = _expected_split(train_rows, test_rows)
 
     report = json.loads(out_json.read_text())
-    assert report["config"]["model"] == "mf" and report["config"]["dim"] == 8 and report["config"]["epochs"] == 2
+    assert report["config"]["model"] == "mf" and report["config"]["dim"] == 8 and report["config"]["num_epochs"] == 2
     assert report["config"]["k"] == list(K)
     assert [r["epoch"] for r in report["history"]] == [1, 2]
     assert all(math.isfinite(r["loss"]) for r in report["history"])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from gnnrec_lite import widgets as gw
+from gnnrec_lite.lecture import widgets as gw
 
 
 def sp(x):

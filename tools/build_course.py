@@ -52,7 +52,7 @@ def stage_lectures(summary: dict, *, out: Path, fast: bool = False, only: str | 
     import nbformat
     from lecture_claims import check
 
-    from gnnrec_lite.notebook import read_records, run_notebook, to_html
+    from gnnrec_lite.lecture.notebook import read_records, run_notebook, to_html
 
     failed = []
     folder = out / "lectures"

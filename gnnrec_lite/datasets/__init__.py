@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from .._checks import check_choice
 from ..interactions import Interactions
 from .cache import data_home
 from .movielens import DataError, fetch_ml100k, load_ml100k, verify_ml100k
@@ -18,30 +19,34 @@ DATASETS = {
 }
 
 
-def load(name: str, **kwargs) -> Interactions:
+def load(name: str, *, data_dir=None, **kwargs) -> Interactions:
     """Load a dataset by name (see ``DATASETS``). Never touches the network.
 
-    Keyword arguments go to the loader: ``path`` for ml-100k, the generator's
-    arguments for synthetic.
+    Args:
+        name (str): a key of ``DATASETS``.
+        data_dir (path, optional): the cache folder of fetched datasets
+            (default: ``$GNNREC_DATA_DIR`` or ``~/.cache/gnnrec``); datasets
+            that ship with the library ignore it.
+        **kwargs: the generator's arguments for ``synthetic``.
     """
+    check_choice("name", name, DATASETS)
     if name == "ml-100k":
-        return load_ml100k(**kwargs)
-    if name == "southern-women":
-        return southern_women(**kwargs)
+        return load_ml100k(data_dir, **kwargs)
     if name == "lecture-toy":
         return lecture_toy(**kwargs).train
-    if name == "synthetic":
-        return synthetic(**kwargs)
-    raise ValueError(f"name must be one of {sorted(DATASETS)}, got {name!r}")
+    return _LOCAL[name](**kwargs)
 
 
-def fetch(name: str, **kwargs):
-    """Fetch a dataset into the cache; datasets that ship locally need nothing."""
-    if name == "ml-100k":
-        return fetch_ml100k(**kwargs)
-    if name in DATASETS:
-        return None
-    raise ValueError(f"name must be one of {sorted(DATASETS)}, got {name!r}")
+def fetch(name: str, *, data_dir=None, **kwargs):
+    """Fetch a dataset into the cache (``data_dir``, as in :func:`load`); datasets that ship locally need nothing.
+
+    Returns the folder written, or ``None`` for a dataset that ships with the library.
+    """
+    check_choice("name", name, DATASETS)
+    return fetch_ml100k(data_dir, **kwargs) if name == "ml-100k" else None
+
+
+_LOCAL = {"southern-women": southern_women, "synthetic": synthetic}
 
 
 __all__ = ["DATASETS", "DataError", "LectureToy", "data_home", "fetch", "fetch_ml100k", "lecture_toy",

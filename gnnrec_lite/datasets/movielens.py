@@ -54,19 +54,19 @@ class DataError(ValueError):
 
 
 # ----------------------------------------------------------------- fetching
-def fetch_ml100k(path=None, *, force: bool = False, source=None, quiet: bool = False) -> Path:
+def fetch_ml100k(data_dir=None, *, force: bool = False, source=None, quiet: bool = False) -> Path:
     """Put MovieLens-100K into the cache and return its folder.
 
     Does nothing when a verified copy is already there (unless ``force``).
 
     Args:
-        path: cache folder (see :func:`gnnrec_lite.datasets.data_home`).
+        data_dir: cache folder (see :func:`gnnrec_lite.datasets.data_home`).
         force (bool): fetch again even if a valid copy exists.
         source: a local RecBole wheel or GroupLens zip to read instead of
             downloading; the same checks apply.
         quiet (bool): print nothing.
     """
-    target = data_home(path) / NAME
+    target = data_home(data_dir) / NAME
     if not force and target.exists():
         try:
             verify_ml100k(target)
@@ -256,7 +256,7 @@ def verify_ml100k(folder: Path) -> None:
             )
 
 
-def load_ml100k(path=None) -> Interactions:
+def load_ml100k(data_dir=None) -> Interactions:
     """Load MovieLens-100K from the cache; never touches the network.
 
     Returns an :class:`Interactions` with 943 users, 1682 items and 100,000
@@ -264,7 +264,7 @@ def load_ml100k(path=None) -> Interactions:
     19 genre indicator columns as ``item_features`` and ``item_meta`` with
     ``title``, ``year`` (int or None) and ``genres``.
     """
-    folder = data_home(path) / NAME
+    folder = data_home(data_dir) / NAME
     if not folder.exists():
         raise FileNotFoundError(
             f"MovieLens-100K is not in the cache ({folder}). Run `{FETCH_COMMAND}` "

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .._checks import check_fraction, check_int
+from .._checks import check_fraction, check_int, check_positive
 from ..interactions import Interactions
 
 
@@ -88,8 +88,7 @@ def synthetic(
     num_communities = check_int("num_communities", num_communities, minimum=1,
                                 maximum=min(num_users, num_items))
     affinity = check_fraction("affinity", affinity, open_low=False, open_high=False)
-    if not popularity_exponent >= 0:
-        raise ValueError(f"popularity_exponent must be >= 0, got {popularity_exponent}")
+    check_positive("popularity_exponent", popularity_exponent, allow_zero=True)
     seed = check_int("seed", seed)
 
     gen = torch.Generator().manual_seed(seed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from .._checks import check_choice
 from ..interactions import Interactions
 from .base import EmbeddingModel
 from .lightgcn import LightGCN
@@ -16,8 +17,7 @@ MODELS = {"mf": MF, "ngcf": NGCF, "lightgcn": LightGCN}
 
 def build_model(name: str, train: Interactions, *, seed: int = 0, **kwargs) -> EmbeddingModel:
     """Make a model by name with seeded initial weights (the global RNG is left as it was)."""
-    if name not in MODELS:
-        raise ValueError(f"model must be one of {sorted(MODELS)}, got {name!r}")
+    check_choice("model", name, MODELS)
     if name == "mf":
         kwargs.pop("num_layers", None)
     with torch.random.fork_rng(devices=[]):

@@ -10,9 +10,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .._checks import as_index_tensor, check_int
+from .._checks import as_index_tensor, check_int, check_positive
 from ..interactions import Interactions
-from ..metrics import recommend as _recommend
+from ..ranking import recommend as _recommend
 
 
 class EmbeddingModel(nn.Module):
@@ -37,9 +37,7 @@ class EmbeddingModel(nn.Module):
         self.num_users = train.num_users
         self.num_items = train.num_items
         self.embedding_dim = check_int("embedding_dim", embedding_dim, minimum=1)
-        if not init_std > 0:
-            raise ValueError(f"init_std must be > 0, got {init_std}")
-        self.init_std = float(init_std)
+        self.init_std = check_positive("init_std", init_std)
         self.user_emb = nn.Embedding(self.num_users, self.embedding_dim)  # (U, D)
         self.item_emb = nn.Embedding(self.num_items, self.embedding_dim)  # (I, D)
 

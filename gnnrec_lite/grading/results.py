@@ -1,37 +1,22 @@
-"""Autograding the homework with the real nbgrader, for a class or for one learner.
+"""Reading nbgrader's verdict back: a :class:`Result` per student, with a score and messages per part.
 
-Introduced with the homework. The course root is ``course/`` (its
-``nbgrader_config.py`` points at ``solutions/`` for the sources and
-``assignments/`` for the student versions, and loads the plug-ins of
-:mod:`gnnrec_lite.nbgrader_plugins`). This module holds
-
-* :func:`make_course`, :func:`run_nbgrader`, :func:`collect_results`: run
-  nbgrader in a course folder and read back a :class:`Result` per student,
-  with a score and a message per part;
-* :func:`grade_notebook`, behind ``gnnrec grade hw1 NOTEBOOK``: the same
-  verdict a class would get, in a temporary course.
+Introduced with the homework. :func:`collect_results` reads the gradebook and
+the autograded notebooks of a course folder; :func:`format_result` prints the
+per-part table ``gnnrec grade`` shows; :func:`scan_cells` and
+:func:`edited_cells` flag what a person should look at.
 """
 
 from __future__ import annotations
 
 import html
-import os
 import re
-import shutil
-import subprocess
-import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from .datasets.cache import atomic_write_text
-from .nbgrader_plugins import HIDDEN_BEGIN, HIDDEN_END, KERNEL_DIED  # noqa: F401  (used by tests and tools)
+from ..datasets.cache import atomic_write_text
 
-HOMEWORK = {"hw1": "Recall@K and losses", "hw2": "LightGCN", "hw3": "PinSAGE sampling"}
-DEFAULT_TIMEOUT = 60  # seconds per cell
-CELL_TIMEOUTS = {"partC-train": 240}  # grade_id -> its own budget in seconds (hw2 trains a model in this test)
 SUSPICIOUS = {  # pattern in a student's cell -> why a person should look at it
     r"\bos\._exit\b": "os._exit kills the kernel",
     r"set_custom_exc|\bexcepthook\b": "changes how errors are reported",
@@ -41,61 +26,6 @@ SUSPICIOUS = {  # pattern in a student's cell -> why a person should look at it
 }
 
 
-# ----------------------------------------------------------------------------- running nbgrader
-def repo_root() -> Path:
-    """The course repository this package lives in (it holds ``course/`` and ``solutions/``)."""
-    root = Path(__file__).resolve().parents[1]
-    if not (root / "course" / "nbgrader_config.py").is_file() or not (root / "solutions").is_dir():
-        raise FileNotFoundError(f"no course found next to the package at {root}: grading needs the course "
-                                "repository (course/nbgrader_config.py and solutions/), e.g. a git clone")
-    return root
-
-
-def check_homework(homework: str) -> str:
-    if homework not in HOMEWORK:
-        raise ValueError(f"homework must be one of {', '.join(HOMEWORK)}, got {homework!r}")
-    return homework
-
-
-def make_course(dest, homework=tuple(HOMEWORK), *, repo=None) -> Path:
-    """A course folder under ``dest`` laid out like the repository; returns its ``course/`` root.
-
-    Copies ``course/nbgrader_config.py``, ``course/header.ipynb`` and the
-    sources of ``homework``; nothing is written in the repository.
-    """
-    repo = Path(repo) if repo is not None else repo_root()
-    dest = Path(dest)
-    course = dest / "course"
-    course.mkdir(parents=True, exist_ok=True)
-    for name in ("nbgrader_config.py", "header.ipynb"):
-        shutil.copy2(repo / "course" / name, course / name)
-    for hw in homework:
-        shutil.copytree(repo / "solutions" / check_homework(hw), dest / "solutions" / hw, dirs_exist_ok=True)
-    (dest / "assignments").mkdir(exist_ok=True)
-    return course
-
-
-def run_nbgrader(course, *args: str, timeout: float | None = None, check: bool = True,
-                 env: dict | None = None) -> subprocess.CompletedProcess:
-    """``python -m nbgrader ARGS`` in ``course`` with this interpreter, so kernels run this venv's Python.
-
-    One torch thread per kernel (``OMP_NUM_THREADS=1``). Raises RuntimeError with
-    the log's tail when ``check`` and nbgrader exits non-zero.
-    """
-    run_env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    bindir = str(Path(sys.executable).parent)  # nbgrader runs `alembic` from PATH when it creates a gradebook
-    run_env["PATH"] = bindir + os.pathsep + run_env.get("PATH", "")
-    run_env.pop("JPY_SESSION_NAME", None)
-    run_env.update(env or {})
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=run_env, timeout=timeout,
-                          capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
-        raise RuntimeError(f"nbgrader {' '.join(args)} failed in {course} (exit {proc.returncode}):\n{tail}")
-    return proc
-
-
-# ----------------------------------------------------------------------------- reading results
 @dataclass
 class Part:
     """One ``## Part X`` of a homework: its cells' points and what went wrong."""
@@ -282,43 +212,3 @@ def format_result(res: Result) -> str:
     lines += [f"  {a:<{width[0]}}  {b:<{width[1]}}  {c}" for a, b, c in rows]
     lines += [f"  note: {p}" for p in res.problems]
     return "\n".join(lines)
-
-
-def grade_notebook(homework: str, notebook, *, workdir=None, repo=None) -> Result:
-    """Autograde one notebook in a temporary course with the real nbgrader (visible and hidden tests).
-
-    Returns the :class:`Result`; ``workdir`` keeps the course folder (feedback
-    in ``workdir/course/feedback``), otherwise it is removed.
-    """
-    homework = check_homework(homework)
-    notebook = Path(notebook)
-    if not notebook.is_file():
-        raise FileNotFoundError(f"notebook not found: {notebook}")
-    tmp = None if workdir is not None else tempfile.TemporaryDirectory(prefix="gnnrec-grade-")
-    try:
-        course = make_course(workdir if tmp is None else tmp.name, [homework], repo=repo)
-        run_nbgrader(course, "generate_assignment", homework, "--force")
-        student = "learner"
-        target = course / "submitted" / student / homework
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(notebook, target / f"{homework}.ipynb")
-        run_nbgrader(course, "autograde", homework, "--force", check=False)
-        run_nbgrader(course, "generate_feedback", homework, "--force", check=False)
-        results = collect_results(course, homework)
-        write_missing_feedback(course, homework, results)
-        return results[student]
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
-
-
-def cmd_grade(args) -> int:
-    """``gnnrec grade HOMEWORK NOTEBOOK``."""
-    result = grade_notebook(args.homework, args.notebook, workdir=args.keep)
-    print(format_result(result))
-    if result.manual:
-        print(f"Written answers ({result.manual:g} points) are graded by a person; working alone, compare yours "
-              f"with the worked solution in solutions/{args.homework}/{args.homework}.ipynb.")
-    if args.keep:
-        print(f"feedback: {Path(args.keep) / 'course' / 'feedback' / 'learner' / args.homework}")
-    return 0

@@ -21,7 +21,7 @@ import io
 import numpy as np
 import torch
 
-from .interactions import Interactions
+from ..interactions import Interactions
 
 
 def _figure_html(fig) -> str:
@@ -131,8 +131,9 @@ def interactive_plot(draw, *, figsize=(6.0, 4.0), show: bool = True, **controls)
 
 def toy_losses(scores, positives) -> dict:
     """Training Recall@1, binary loss and BPR loss of a small dense score matrix."""
-    from .losses import binary_loss_full, bpr_loss_full
-    from .metrics import ranking_metrics, topk_from_scores
+    from ..losses import binary_loss_full, bpr_loss_full
+    from ..metrics import ranking_metrics
+    from ..ranking import topk_from_scores
 
     scores = torch.as_tensor(scores, dtype=torch.float64)
     top1 = topk_from_scores(scores, 1)
@@ -150,7 +151,7 @@ def loss_explorer(scores=None, positives: Interactions | None = None, *, low: fl
     import ipywidgets as widgets
 
     if scores is None or positives is None:
-        from .datasets import lecture_toy
+        from ..datasets import lecture_toy
 
         toy = lecture_toy()
         scores = toy.scores if scores is None else scores

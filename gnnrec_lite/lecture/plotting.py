@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .interactions import Interactions
+from .._checks import check_choice
+from ..interactions import Interactions
 
 PROJECTIONS = ("pca", "tsne")
 
@@ -121,8 +122,7 @@ def project(x, method: str = "pca", *, seed: int = 0, perplexity: float = 30.0, 
     largest coordinate is positive). ``"tsne"``: exact t-SNE (van der Maaten &
     Hinton, 2008) in torch, seeded; fine for a few thousand points.
     """
-    if method not in PROJECTIONS:
-        raise ValueError(f"method must be one of {PROJECTIONS}, got {method!r}")
+    check_choice("method", method, PROJECTIONS)
     x = _as_matrix("x", x)
     if x.shape[0] < 2:
         raise ValueError(f"x needs at least 2 points to project, got {x.shape[0]}")

@@ -234,7 +234,7 @@ def strip_files(paths) -> list[Path]:
     """Strip every notebook in ``paths`` in place (atomically); returns the ones that changed."""
     import nbformat
 
-    from .datasets.cache import atomic_write_text
+    from ..datasets.cache import atomic_write_text
 
     changed = []
     for path in map(Path, paths):
@@ -253,7 +253,7 @@ def to_html(nb, path) -> Path:
     """Render an executed notebook to a standalone HTML file (written atomically)."""
     from nbconvert import HTMLExporter
 
-    from .datasets.cache import atomic_write_bytes
+    from ..datasets.cache import atomic_write_bytes
 
     body, _ = HTMLExporter().from_notebook_node(_load(nb))
     path = Path(path)

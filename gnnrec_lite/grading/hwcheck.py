@@ -25,7 +25,7 @@ could have changed. The checks here defend against what real submissions do:
 Tests build their random fixtures with their own ``torch.Generator``, so a
 student who reseeds the global RNG changes nothing either. What an in-kernel
 check cannot rule out (a notebook that edits this module or the kernel's own
-machinery) is flagged for a person by :func:`gnnrec_lite.grading.scan_cells`.
+machinery) is flagged for a person by :func:`gnnrec_lite.grading.results.scan_cells`.
 """
 
 from __future__ import annotations
@@ -205,17 +205,25 @@ def from_scratch(task: str, *modules: str):
 
     Args:
         task (str): what the student wrote, for the message (``"recall_at_k"``).
-        modules (str): library modules the task must not use, e.g. ``"gnnrec_lite.metrics"``.
+        modules (str): library modules the task must not use, e.g. ``"gnnrec_lite.metrics"``;
+            a package (``"gnnrec_lite.negatives"``) stands for every file in it.
     """
-    files = {}
+    files, folders = {}, {}
     for name in modules:
         module = sys.modules.get(name) or __import__(name, fromlist=["_"])
         files[module.__file__] = name
+        if getattr(module, "__path__", None):  # a package: every file below its folder
+            folders[module.__file__.rsplit("__init__.py", 1)[0]] = name
     called: list[str] = []
 
+    def owner(filename: str):
+        return files.get(filename) or next((n for f, n in folders.items() if filename.startswith(f)), None)
+
     def hook(frame, event, arg):
-        if event == "call" and frame.f_code.co_filename in files and not called:
-            called.append(f"{files[frame.f_code.co_filename]}.{frame.f_code.co_name}")
+        if event == "call" and not called:
+            name = owner(frame.f_code.co_filename)
+            if name is not None:
+                called.append(f"{name}.{frame.f_code.co_name}")
 
     previous = _getprofile()
     _setprofile(hook)
@@ -276,9 +284,9 @@ def lightgcn_recall(model_class, seed: int = 0) -> float:
     ``torch.manual_seed(seed)`` and trained with BPR (:data:`LIGHTGCN_RECIPE`,
     sampler seeded by ``seed``), about 5-10 s on one thread.
     """
-    from .datasets import load
-    from .splits import random_split
-    from .train import train_bpr
+    from ..datasets import load
+    from ..splits import random_split
+    from ..train import train_bpr
 
     recipe = dict(_RECIPE)
     train, test = random_split(load("ml-100k"), 0.8, seed=seed)
@@ -293,7 +301,7 @@ def lightgcn_recall(model_class, seed: int = 0) -> float:
 
 _this = sys.modules[__name__]
 _RECIPE = tuple(LIGHTGCN_RECIPE.items())  # a frozen copy: editing the dict above changes nothing
-from .metrics import evaluate as _evaluate  # noqa: E402  (captured before any student code runs)
+from ..metrics import evaluate as _evaluate  # noqa: E402  (captured before any student code runs)
 
 __all__ = ["LIGHTGCN_RECIPE", "LIGHTGCN_THRESHOLD", "check", "close", "equal", "from_scratch", "generator", "guard",
            "lightgcn_recall", "no_dense", "setup"]

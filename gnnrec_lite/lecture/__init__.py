@@ -1,0 +1,11 @@
+"""Helpers for the lecture notebooks: records and claims, running notebooks, figures and live widgets.
+
+One of the package's three parts (core, lecture helpers, grading); it uses the
+core and nothing else. ``notebook`` records results and runs notebooks,
+``claims`` states a lecture's checked claims, ``plotting`` draws the course's
+figures and ``widgets`` makes them interactive.
+"""
+
+from .notebook import record
+
+__all__ = ["record"]
