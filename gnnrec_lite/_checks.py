@@ -136,6 +136,71 @@ def check_ks(ks, *, maximum: int | None = None) -> tuple[int, ...]:
     return tuple(sorted(set(check_k(k, maximum=maximum) for k in ks)))
 
 
+# ----------------------------------------------------------------- columns of Interactions
+def check_unique_pairs(user: Tensor, item: Tensor, num_items: int) -> None:
+    """Raise naming the first repeated (user, item) pair and how many repeats there are."""
+    if not user.numel():
+        return
+    unique_key, counts = torch.unique(user * num_items + item, return_counts=True)
+    if unique_key.numel() != user.numel():
+        first = int(unique_key[counts > 1][0])
+        raise ValueError(f"duplicate interaction (user {first // num_items}, item {first % num_items}); "
+                         f"{user.numel() - unique_key.numel()} duplicates in all "
+                         "(pass allow_duplicates=True to keep them)")
+
+
+def check_item_features(value, num_items: int, names: list | None) -> Tensor | None:
+    """Optional float ``item_features`` ``(num_items, F)``, finite, with ``F`` matching ``item_feature_names``."""
+    if value is None:
+        return None
+    feats = torch.as_tensor(value, dtype=torch.float32)
+    if feats.dim() != 2 or feats.shape[0] != num_items:
+        raise ValueError(f"item_features must have shape (num_items={num_items}, F), got {tuple(feats.shape)}")
+    if not torch.isfinite(feats).all():
+        raise ValueError("item_features contains NaN or infinite values")
+    if names is not None and len(names) != feats.shape[1]:
+        raise ValueError(f"item_feature_names has {len(names)} names for {feats.shape[1]} feature columns")
+    return feats
+
+
+def check_column(name: str, value, length: int) -> Tensor | None:
+    """An optional per-interaction column ``(length,)``: float64 if it holds floats (finite), else int64."""
+    if value is None:
+        return None
+    t = torch.as_tensor(np.asarray(value) if not isinstance(value, Tensor) else value).detach().cpu()
+    if t.dim() != 1 or t.numel() != length:
+        raise ValueError(f"{name} must have shape ({length},) like user and item, got {tuple(t.shape)}")
+    if t.is_floating_point():
+        if not torch.isfinite(t).all():
+            raise ValueError(f"{name} contains NaN or infinite values")
+        return t.to(torch.float64)
+    if t.dtype == torch.bool or t.is_complex():
+        raise TypeError(f"{name} must be numeric, got dtype {t.dtype}")
+    return t.to(torch.int64)
+
+
+def check_list(name: str, value, length: int | None) -> list | None:
+    """An optional list with one entry per row (any length when ``length`` is None)."""
+    if value is None:
+        return None
+    out = list(value)
+    if length is not None and len(out) != length:
+        raise ValueError(f"{name} must have one entry per row ({length}), got {len(out)}")
+    return out
+
+
+def check_raw_ids(name: str, value, length: int) -> np.ndarray:
+    """Distinct source ids, one per index; default ``0 .. length-1``."""
+    if value is None:
+        return np.arange(length)
+    arr = np.asarray(value)
+    if arr.shape != (length,):
+        raise ValueError(f"{name} must have shape ({length},), got {arr.shape}")
+    if len(np.unique(arr)) != length:
+        raise ValueError(f"{name} must not repeat an id")
+    return arr
+
+
 @contextlib.contextmanager
 def quiet_sparse_csr():
     """Silence torch's "sparse CSR support is in beta" warning for the code inside.

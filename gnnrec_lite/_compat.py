@@ -24,6 +24,7 @@ MOVED_MODULES = {
 }
 
 MOVED_NAMES = {  # module -> {name: the module that now defines it}
+    "gnnrec_lite": {"record": "gnnrec_lite.lecture.notebook"},
     "gnnrec_lite.sampling": {
         "HardNegativePool": "gnnrec_lite.negatives.hard",
         "hard_negative_pool": "gnnrec_lite.negatives.hard",

@@ -13,7 +13,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._checks import as_index_tensor, check_int, quiet_sparse_csr
+from ._checks import (
+    as_index_tensor,
+    check_column,
+    check_int,
+    check_item_features,
+    check_list,
+    check_raw_ids,
+    check_unique_pairs,
+    quiet_sparse_csr,
+)
 
 
 class Interactions:
@@ -72,43 +81,20 @@ class Interactions:
                 f"user and item must have the same length, got {self.user.numel()} and {self.item.numel()}"
             )
         num_edges = self.user.numel()
-        self.timestamp = _optional_column("timestamp", timestamp, num_edges)
-        self.rating = _optional_column("rating", rating, num_edges)
+        self.timestamp = check_column("timestamp", timestamp, num_edges)
+        self.rating = check_column("rating", rating, num_edges)
         self.allow_duplicates = bool(allow_duplicates)
-        if not self.allow_duplicates and num_edges:
-            key = self.user * self.num_items + self.item
-            unique_key, counts = torch.unique(key, return_counts=True)
-            if unique_key.numel() != num_edges:
-                first = int(unique_key[counts > 1][0])
-                raise ValueError(
-                    f"duplicate interaction (user {first // self.num_items}, item {first % self.num_items}); "
-                    f"{num_edges - unique_key.numel()} duplicates in all (pass allow_duplicates=True to keep them)"
-                )
-
-        self.item_names = _optional_list("item_names", item_names, self.num_items)
-        self.item_feature_names = _optional_list("item_feature_names", item_feature_names, None)
-        self.item_features = None
-        if item_features is not None:
-            feats = torch.as_tensor(item_features, dtype=torch.float32)
-            if feats.dim() != 2 or feats.shape[0] != self.num_items:
-                raise ValueError(
-                    f"item_features must have shape (num_items={self.num_items}, F), got {tuple(feats.shape)}"
-                )
-            if not torch.isfinite(feats).all():
-                raise ValueError("item_features contains NaN or infinite values")
-            if self.item_feature_names is not None and len(self.item_feature_names) != feats.shape[1]:
-                raise ValueError(
-                    f"item_feature_names has {len(self.item_feature_names)} names for {feats.shape[1]} feature columns"
-                )
-            self.item_features = feats
-        self.item_meta = {}
-        for key, column in (item_meta or {}).items():
-            self.item_meta[key] = _optional_list(f"item_meta[{key!r}]", column, self.num_items)
-        self.user_meta = {}
-        for key, column in (user_meta or {}).items():
-            self.user_meta[key] = _optional_list(f"user_meta[{key!r}]", column, self.num_users)
-        self.user_raw_ids = _raw_ids("user_raw_ids", user_raw_ids, self.num_users)
-        self.item_raw_ids = _raw_ids("item_raw_ids", item_raw_ids, self.num_items)
+        if not self.allow_duplicates:
+            check_unique_pairs(self.user, self.item, self.num_items)
+        self.item_names = check_list("item_names", item_names, self.num_items)
+        self.item_feature_names = check_list("item_feature_names", item_feature_names, None)
+        self.item_features = check_item_features(item_features, self.num_items, self.item_feature_names)
+        self.item_meta = {key: check_list(f"item_meta[{key!r}]", column, self.num_items)
+                          for key, column in (item_meta or {}).items()}
+        self.user_meta = {key: check_list(f"user_meta[{key!r}]", column, self.num_users)
+                          for key, column in (user_meta or {}).items()}
+        self.user_raw_ids = check_raw_ids("user_raw_ids", user_raw_ids, self.num_users)
+        self.item_raw_ids = check_raw_ids("item_raw_ids", item_raw_ids, self.num_items)
         self.name = str(name)
 
     # ------------------------------------------------------------------ build
@@ -280,41 +266,6 @@ def merge(a: Interactions, b: Interactions) -> Interactions:
                          "must share the id spaces")
     return Interactions(a.num_users, a.num_items, torch.cat([a.user, b.user]), torch.cat([a.item, b.item]),
                         allow_duplicates=True, name=f"{a.name}+{b.name}")
-
-
-def _optional_column(name: str, value, length: int) -> Tensor | None:
-    if value is None:
-        return None
-    t = torch.as_tensor(np.asarray(value) if not isinstance(value, Tensor) else value).detach().cpu()
-    if t.dim() != 1 or t.numel() != length:
-        raise ValueError(f"{name} must have shape ({length},) like user and item, got {tuple(t.shape)}")
-    if t.is_floating_point():
-        if not torch.isfinite(t).all():
-            raise ValueError(f"{name} contains NaN or infinite values")
-        return t.to(torch.float64)
-    if t.dtype == torch.bool or t.is_complex():
-        raise TypeError(f"{name} must be numeric, got dtype {t.dtype}")
-    return t.to(torch.int64)
-
-
-def _optional_list(name: str, value, length: int | None) -> list | None:
-    if value is None:
-        return None
-    out = list(value)
-    if length is not None and len(out) != length:
-        raise ValueError(f"{name} must have one entry per row ({length}), got {len(out)}")
-    return out
-
-
-def _raw_ids(name: str, value, length: int) -> np.ndarray:
-    if value is None:
-        return np.arange(length)
-    arr = np.asarray(value)
-    if arr.shape != (length,):
-        raise ValueError(f"{name} must have shape ({length},), got {arr.shape}")
-    if len(np.unique(arr)) != length:
-        raise ValueError(f"{name} must not repeat an id")
-    return arr
 
 
 def _lookup(side: str, raw_ids: np.ndarray, raw_id) -> int:

@@ -395,3 +395,14 @@ def test_merge_keeps_every_row_and_checks_the_id_spaces():
     assert both.user_degree().tolist() == [1, 2, 1]
     with pytest.raises(ValueError, match="must share the id spaces"):
         merge(a, Interactions(3, 5, [0], [4]))
+
+
+def test_rows_mask_marks_each_rows_items_like_a_dense_matrix():
+    from gnnrec_lite.interactions import rows_mask
+
+    inter = small()
+    dense = torch.zeros(inter.num_users, inter.num_items, dtype=torch.bool)
+    dense[inter.user, inter.item] = True
+    rows = torch.tensor([2, 0, 2, inter.num_users - 1])  # repeats and any order
+    assert torch.equal(rows_mask(*inter.csr(), rows, inter.num_items), dense[rows])
+    assert rows_mask(*inter.csr(), torch.empty(0, dtype=torch.int64), inter.num_items).shape == (0, inter.num_items)

@@ -124,6 +124,26 @@ def test_ranking_metrics_match_pyg_and_pure_python(seed):
             assert ONE_METRIC[name](recommended, test, k) == pytest.approx(ref_py[name], abs=1e-12), (name, k)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_readable_formulas_agree_with_the_batched_path_per_user(seed):
+    """recall_at_k & co. (one user at a time, the lecture's formulas) equal ranking_metrics (batched) per user,
+    with padding, a subset of users in any order and repeated test pairs."""
+    train, test = random_split_data(seed)
+    test = Interactions(test.num_users, test.num_items, torch.cat([test.user, test.user[:5]]),
+                        torch.cat([test.item, test.item[:5]]), allow_duplicates=True)
+    scores = torch.rand(train.num_users, train.num_items, generator=torch.Generator().manual_seed(seed))
+    users = torch.randperm(train.num_users, generator=torch.Generator().manual_seed(seed + 9))[:25]
+    recommended = recommend(scores, train.num_items - 1, exclude=train, users=users)  # lists padded with -1
+    assert (recommended == -1).any()
+    for k in (1, 7, train.num_items - 1):
+        batched = ranking_metrics(recommended, test, k, users=users, reduction="none")
+        for name, fn in ONE_METRIC.items():
+            plain = fn(recommended, test, k, users=users, reduction="none")
+            assert torch.allclose(plain, batched[f"{name}@{k}"], atol=1e-12, equal_nan=True), (name, k)
+            assert fn(recommended, test, k, users=users) == pytest.approx(
+                ranking_metrics(recommended, test, k, users=users)[f"{name}@{k}"], abs=1e-12)
+
+
 def test_pyg_comparison_is_not_vacuous():
     """The random data above must give metrics strictly between 0 and 1, or agreement would prove little."""
     train, test = random_split_data(0)

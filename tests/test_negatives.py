@@ -35,7 +35,7 @@ def positives(inter):
 # ------------------------------------------------------------------ shared
 def test_shared_sampler_returns_one_set_per_batch(split):
     train, _ = split
-    sampler = SharedNegatives(train, num_negatives=7, seed=0)
+    sampler = SharedNegatives(train, num_shared=7, seed=0)
     users, pos, neg = sampler.sample(32)
     assert users.shape == (32,) and pos.shape == (32,) and neg.shape == (7,)
     assert (pos >= 0).all() and (neg < train.num_items).all()
@@ -238,3 +238,16 @@ def test_empirical_density_flattens_clustered_embeddings_where_the_sphere_formul
     assert (d_sphere < 0.5).float().mean() > 0.3  # the clipped weight is largest below the cutoff
     with pytest.raises(ValueError, match="density"):
         distance_weighted_negatives(anchors, items, 1, density="kde")
+
+
+def test_one_strategy_class_per_name_and_the_hard_negatives_it_reports(split):
+    from gnnrec_lite.negatives import NEGATIVES, STRATEGIES, build_negatives
+
+    train, _ = split
+    assert NEGATIVES == ("uniform", "shared", "hard", "curriculum", "distance")
+    config = TrainConfig(num_hard=3, num_shared=8)
+    built = {name: build_negatives(train, config.replace(negatives=name)) for name in NEGATIVES}
+    assert {name: type(s) for name, s in built.items()} == STRATEGIES
+    assert [built["curriculum"].hard_negatives(n) for n in (1, 2, 5)] == [0, 1, 3]
+    assert built["hard"].hard_negatives(1) == 3 and built["uniform"].hard_negatives(1) is None
+    assert built["shared"].sampler.num_negatives == 8 and built["uniform"].sampler.num_negatives == 4

@@ -259,3 +259,22 @@ def test_negatives_flag_reaches_the_trainer(tmp_path, capsys, raw_files, negativ
     assert rows[0]["negative_embeddings"] == 16 * steps
     if negatives == "curriculum":
         assert rows[1]["negative_embeddings"] > rows[0]["negative_embeddings"]  # epoch 2 adds hard negatives
+
+
+def test_every_training_default_comes_from_train_config(capsys):
+    """`gnnrec train` passes on only the options given; the rest are TrainConfig's, and --help shows them."""
+    from dataclasses import fields
+
+    from gnnrec_lite.cli.train import TRAINING, training_config
+    from gnnrec_lite.train import TrainConfig
+
+    parser = cli.build_parser()
+    assert training_config(parser.parse_args(["train"])) == TrainConfig()
+    changed = training_config(parser.parse_args(["train", "--epochs", "7", "--draw", "edges", "--quiet"]))
+    assert changed == TrainConfig(num_epochs=7, draw="edges", progress=False)
+    assert {name for name, _, _ in TRAINING.values()} <= {f.name for f in fields(TrainConfig)}
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for flag, (name, _, _) in TRAINING.items():
+        assert f"(default: {getattr(TrainConfig(), name)})" in text, flag

@@ -99,6 +99,21 @@ def synthetic(
     popularity = rank.pow(-float(popularity_exponent))  # (num_items,)
     activity = torch.exp(torch.randn(num_users, generator=gen, dtype=torch.float64))
 
+    keys = _draw_pairs(num_interactions, activity, user_comm, item_comm, popularity, affinity, num_communities, gen)
+    order = torch.argsort(keys)
+    keys = keys[order]
+    timestamp = torch.randint(1_000_000, 2_000_000, (keys.numel(),), generator=gen)
+    return Interactions(
+        num_users, num_items, keys // num_items, keys % num_items, timestamp=timestamp,
+        user_meta={"community": user_comm.tolist()}, item_meta={"community": item_comm.tolist()},
+        name="synthetic",
+    )
+
+
+def _draw_pairs(num_interactions, activity, user_comm, item_comm, popularity, affinity, num_communities,
+                gen) -> Tensor:
+    """``num_interactions`` distinct ``user * num_items + item`` keys, in draw order (see :func:`synthetic`)."""
+    num_users, num_items = activity.numel(), popularity.numel()
     keys = torch.empty(0, dtype=torch.int64)
     first = torch.arange(num_users)  # one draw per user guarantees nobody is empty
     for _ in range(50):  # each round adds fresh distinct pairs; a few rounds suffice
@@ -119,14 +134,7 @@ def synthetic(
     need = num_interactions - keys.numel()
     if need > 0:  # popular pairs are used up (a dense request): fill with uniform unused pairs
         keys = torch.cat([keys, _unused_pairs(keys, num_users * num_items, need, gen)])
-    order = torch.argsort(keys)
-    keys = keys[order]
-    timestamp = torch.randint(1_000_000, 2_000_000, (keys.numel(),), generator=gen)
-    return Interactions(
-        num_users, num_items, keys // num_items, keys % num_items, timestamp=timestamp,
-        user_meta={"community": user_comm.tolist()}, item_meta={"community": item_comm.tolist()},
-        name="synthetic",
-    )
+    return keys
 
 
 def _unused_pairs(keys: Tensor, total: int, need: int, gen: torch.Generator) -> Tensor:

@@ -183,7 +183,7 @@ class HardNegatives(SharedNegatives):
 
     def __init__(self, train: Interactions, *, num_shared: int = 256, num_hard: int = 2, window=None,
                  method: str = "walk", draw: str = "users", seed: int = 0) -> None:
-        super().__init__(train, num_negatives=num_shared, draw=draw, seed=seed)
+        super().__init__(train, num_shared=num_shared, draw=draw, seed=seed)
         self.num_hard = check_int("num_hard", num_hard, minimum=0)
         self.pool = hard_negative_pool(train, self.sampler.active, window=window, method=method, seed=seed)
 

@@ -24,16 +24,16 @@ from .base import NegativeStrategy, Step, l2_penalty, pair_scores, to_device
 
 
 class SharedNegatives(NegativeStrategy):
-    """``M`` uniform negatives per batch, shared by all its users. (default ``M``: 256)"""
+    """``num_shared`` uniform negatives per batch (``M``, default 256), shared by all its users."""
 
     name = "shared"
 
-    def __init__(self, train: Interactions, *, num_negatives: int = 256, draw: str = "users", seed: int = 0) -> None:
-        super().__init__(train, num_negatives=num_negatives, draw=draw, seed=seed, reject_positives=False)
+    def __init__(self, train: Interactions, *, num_shared: int = 256, draw: str = "users", seed: int = 0) -> None:
+        super().__init__(train, num_negatives=num_shared, draw=draw, seed=seed, reject_positives=False)
 
     @classmethod
     def from_config(cls, train: Interactions, config) -> SharedNegatives:
-        return cls(train, num_negatives=config.num_shared, draw=config.draw, seed=config.seed)
+        return cls(train, num_shared=config.num_shared, draw=config.draw, seed=config.seed)
 
     def sample(self, batch_size: int) -> tuple[Tensor, Tensor, Tensor]:
         """``users (B,)``, ``pos_items (B,)``, ``neg_items (M,)`` shared by the whole batch, all int64."""
