@@ -278,3 +278,29 @@ def test_every_training_default_comes_from_train_config(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for flag, (name, _, _) in TRAINING.items():
         assert f"(default: {getattr(TrainConfig(), name)})" in text, flag
+
+
+@pytest.mark.parametrize("model", ["popular", "itemknn"])
+def test_baselines_from_the_command_line_match_the_library(tmp_path, capsys, model):
+    """`--model popular|itemknn`: no training; the table, the JSON and the top-K file agree with evaluate()."""
+    from gnnrec_lite.baselines import item_knn, most_popular
+
+    out_json, top_path = tmp_path / "out.json", tmp_path / "top.tsv"
+    code, out, err = run(capsys, "train", "--model", model, "--dataset", "synthetic", "--neighbors", 10,
+                         "--k", 5, 10, "--json", out_json, "--save-topk", top_path, "--quiet")
+    assert code == 0, err
+    assert "no training (a baseline)" in out
+    train, test = g.random_split(g.synthetic(), 0.8, seed=0)
+    scorer = most_popular(train) if model == "popular" else item_knn(train, num_neighbors=10)
+    want = g.evaluate(scorer, train, test, k=(5, 10, 20))
+    report = json.loads(out_json.read_text())
+    assert report["history"] == [] and report["best_epoch"] is None
+    for key in ("recall@5", "ndcg@10", "precision@10"):
+        assert report["final"][key] == pytest.approx(want[key], abs=1e-12), key
+    assert _table(out)[10][0] == pytest.approx(want["recall@10"], abs=1e-4)
+    lines = top_path.read_text().splitlines()
+    top = g.recommend(scorer, 10, exclude=train, users=test.user.unique())
+    assert lines[0] == "user\trank\titem" and len(lines) - 1 == int((top >= 0).sum())
+    first_user = int(test.user.unique()[0])
+    assert [ln.split("\t")[2] for ln in lines[1:11]] == [str(train.item_raw_ids[i]) for i in top[0].tolist()]
+    assert lines[1].split("\t")[0] == str(train.user_raw_ids[first_user])

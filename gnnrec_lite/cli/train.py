@@ -14,18 +14,24 @@ import sys
 import time
 from dataclasses import asdict
 
+import torch
+
 from .. import datasets
+from ..baselines import item_knn, most_popular
 from ..datasets.cache import atomic_write_json, atomic_write_text
 from ..datasets.files import load_train_test
 from ..interactions import merge
+from ..metrics import evaluate
 from ..models import MODELS, LightGCN, build_model
 from ..negatives import NEGATIVES
+from ..ranking import recommend
 from ..sampling import DRAWS
 from ..splits import parse_split, random_split
 from ..train import TrainConfig, train_bpr
 
 _CONFIG = TrainConfig()
 _MODEL_DEFAULTS = {name: p.default for name, p in inspect.signature(LightGCN).parameters.items()}
+BASELINES = ("popular", "itemknn")  # no training: scored straight from the training interactions
 # option -> (TrainConfig field, type, help); the default shown is the field's
 TRAINING = {
     "--epochs": ("num_epochs", int, "training epochs"),
@@ -47,8 +53,9 @@ TRAINING = {
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", choices=sorted(MODELS) + ["pinsage"], default="lightgcn",
-                   help="mf, ngcf, lightgcn, or pinsage: item-to-item PinSAGE (lecture 06) (default: lightgcn)")
+    p.add_argument("--model", choices=sorted(MODELS) + list(BASELINES) + ["pinsage"], default="lightgcn",
+                   help="mf, ngcf, lightgcn; the baselines popular and itemknn (no training); or pinsage, "
+                        "item-to-item PinSAGE (lecture 06) (default: lightgcn)")
     src = p.add_argument_group("data (a dataset and a split, or two files)")
     src.add_argument("--dataset", choices=sorted(datasets.DATASETS), default=None,
                      help="a named dataset (default ml-100k unless --train/--test are given)")
@@ -65,6 +72,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         choices = kind if isinstance(kind, tuple) else None
         hp.add_argument(flag, dest=name, type=None if choices else kind, choices=choices, default=None,
                         help=f"{text} (default: {getattr(_CONFIG, name)})")
+    hp.add_argument("--neighbors", type=int, default=100, help="similar items kept per item by itemknn (default: 100)")
     hp.add_argument("--k", type=int, nargs="+", default=list(_CONFIG.k),
                     help=f"cutoffs of the reported metrics (default: {' '.join(map(str, _CONFIG.k))})")
     hp.add_argument("--val", type=float, default=0.0,
@@ -110,7 +118,7 @@ def run_train(args) -> int:
     config = training_config(args)
     train, test, report = _load(args, config.seed)
     fit, val = (random_split(train, 1.0 - args.val, seed=config.seed + 1) if args.val else (train, None))
-    model = build_model(args.model, fit, seed=config.seed, **model_options(args))
+    exclude = fit if val is None else merge(fit, val)
     print(f"{args.model} on {report['source']}: {fit.num_users} users, {fit.num_items} items, "
           f"{len(fit)} train / {len(val) if val is not None else 0} val / {len(test)} test interactions",
           file=sys.stderr)
@@ -118,28 +126,44 @@ def run_train(args) -> int:
         if report.get(key):
             print(f"  {key.replace('_', ' ')}: {report[key]}", file=sys.stderr)
     start = time.perf_counter()
-    history = train_bpr(model, fit, val=val, test=test, config=config)
+    if args.model in BASELINES:
+        scorer, history = _baseline(args, fit), None
+        final = {k: v for k, v in evaluate(scorer, exclude, test, k=config.k).items() if "@" in k}
+    else:
+        model = build_model(args.model, fit, seed=config.seed, **model_options(args))
+        history = train_bpr(model, fit, val=val, test=test, config=config)
+        final = {k[len("best/test/"):]: v for k, v in history.rows[-1].items() if k.startswith("best/test/")}
+        final = final or history.final("test")
+        model.eval()
+        with torch.no_grad():
+            scorer = model()
     wall = time.perf_counter() - start
-    final = {k[len("best/test/"):]: v for k, v in history.rows[-1].items() if k.startswith("best/test/")}
-    final = final or history.final("test")
-    _print_table(args, final, history)
+    _print_table(args, final, history, wall)
     if args.save_topk:
-        _save_topk(args.save_topk, model, train, fit if val is None else merge(fit, val), test, max(args.k))
+        _save_topk(args.save_topk, scorer, train, exclude, test, max(args.k))
     if args.json:
         atomic_write_json(args.json, {
             "config": asdict(config) | {k: v for k, v in vars(args).items() if k != "func" and v is not None},
             "data": report | {"train": len(fit), "val": len(val) if val is not None else 0, "test": len(test)},
-            "history": history.rows, "best_epoch": history.best_epoch, "stopped_early": history.stopped_early,
-            "seconds_per_epoch": history.seconds_per_epoch, "train_seconds": history.train_seconds,
-            "wall_seconds": wall, "final": final,
+            "history": history.rows if history else [], "best_epoch": history.best_epoch if history else None,
+            "stopped_early": bool(history and history.stopped_early),
+            "seconds_per_epoch": history.seconds_per_epoch if history else None,
+            "train_seconds": history.train_seconds if history else 0.0, "wall_seconds": wall, "final": final,
         })
     return 0
 
 
-def _save_topk(path, model, train, exclude, test, k: int) -> None:
+def _baseline(args, train):
+    """The scorer of ``--model popular`` or ``--model itemknn``."""
+    if args.model == "popular":
+        return most_popular(train)
+    return item_knn(train, num_neighbors=args.neighbors)
+
+
+def _save_topk(path, scorer, train, exclude, test, k: int) -> None:
     """Each test user's top-``k`` items as ``user, rank, item`` rows in raw ids."""
     users = test.user.unique()
-    top = model.recommend(k, exclude=exclude, users=users)
+    top = recommend(scorer, k, exclude=exclude, users=users)
     lines = ["user\trank\titem"]
     for u, row in zip(users.tolist(), top.tolist()):
         raw_u = train.user_raw_ids[u]
@@ -147,11 +171,14 @@ def _save_topk(path, model, train, exclude, test, k: int) -> None:
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 
-def _print_table(args, final: dict, history) -> None:
+def _print_table(args, final: dict, history, wall: float) -> None:
     print(f"{'k':>4}  {'recall':>8}  {'precision':>9}  {'ndcg':>8}  {'hit_rate':>8}")
     for k in sorted(set(args.k)):
         print(f"{k:>4}  {final[f'recall@{k}']:>8.4f}  {final[f'precision@{k}']:>9.4f}  "
               f"{final[f'ndcg@{k}']:>8.4f}  {final[f'hit_rate@{k}']:>8.4f}")
+    if history is None:
+        print(f"no training (a baseline): scored and evaluated in {wall:.1f} s")
+        return
     best = f", best epoch {history.best_epoch} on validation" if history.best_epoch else ""
     print(f"{len(history.rows)} epochs, {history.train_seconds:.1f} s training "
           f"({history.seconds_per_epoch:.3f} s/epoch median){best}")
