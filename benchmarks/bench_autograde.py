@@ -9,7 +9,9 @@ one homework: two in three are the reference solution, the rest a wrong answer
 The whole batch runs in one `nbgrader autograde` process, as `make autograde`
 does, with one torch thread per kernel. Peak memory is sampled every 0.2 s over
 the nbgrader process and all its children (kernels included): the largest sum,
-and the largest single process. Prints a markdown table; asserts nothing on time.
+and the largest single process. Prints a markdown table and merges the measurements
+into ``benchmarks/results/autograde.json`` (one entry per homework); asserts
+nothing on time.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _results import Section, add_json_argument, save  # noqa: E402
 
 from gnnrec_lite import grading  # noqa: E402
 
@@ -71,9 +75,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--homework", default="hw1", choices=sorted(grading.HOMEWORK))
     parser.add_argument("--submissions", type=int, default=30)
+    add_json_argument(parser, __file__)
     args = parser.parse_args(argv)
     hw = args.homework
-    with tempfile.TemporaryDirectory(prefix="gnnrec-bench-") as tmp:
+    with Section(hw, submissions=args.submissions, wrong_every=3, kernel_threads=1) as section, \
+            tempfile.TemporaryDirectory(prefix="gnnrec-bench-") as tmp:
         course = grading.make_course(tmp, [hw])
         grading.run_nbgrader(course, "generate_assignment", hw, "--force")
         subs = submissions(hw, Path(tmp) / "assignments" / hw / f"{hw}.ipynb",
@@ -96,8 +102,12 @@ def main(argv=None) -> int:
         stop.set()
         sampler.join()
         results = grading.collect_results(course, hw)
-    graded = sum(1 for r in results.values() if not r.problems or not r.problems[0].startswith("not graded"))
-    scores = sorted({r.score for r in results.values()})
+        graded = sum(1 for r in results.values() if not r.problems or not r.problems[0].startswith("not graded"))
+        scores = sorted({r.score for r in results.values()})
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KB on Linux
+        section.data |= {"graded": graded, "seconds": seconds, "s_per_submission": seconds / len(subs),
+                         "peak_tree_mb": stats["peak_sum"] / 2**20, "peak_one_mb": stats["peak_one"] / 2**20,
+                         "max_processes": stats["max_procs"], "scores": scores, "largest_child_maxrss_mb": children}
     print(f"## nbgrader autograde, {hw} ({platform.node()}, {psutil.cpu_count()} cores, "
           f"load {os.getloadavg()[0]:.1f} at the end)\n")
     print("| homework | submissions | graded | minutes | s / submission | peak RSS, process tree | "
@@ -106,8 +116,8 @@ def main(argv=None) -> int:
     print(f"| {hw} | {len(subs)} | {graded} | {seconds / 60:.2f} | {seconds / len(subs):.1f} | "
           f"{stats['peak_sum'] / 2**20:,.0f} MB ({stats['max_procs']} processes) | "
           f"{stats['peak_one'] / 2**20:,.0f} MB | {', '.join(f'{s:g}' for s in scores)} |")
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KB on Linux
     print(f"\nru_maxrss of the largest finished child process (nbgrader or a kernel): {children:,.0f} MB")
+    save(args.json, "bench_autograde.py", [section])
     return 0 if graded == len(subs) else 1
 
 

@@ -16,7 +16,9 @@ Two sections, each printed as a markdown table:
    the evaluation added.
 
 Timings are wall-clock medians on whatever machine runs this; nothing is
-asserted. Run ``python benchmarks/bench_eval.py --help`` for the options.
+asserted. The measurements also go to ``benchmarks/results/eval.json`` (one
+entry per section; ``--only`` keeps the other). Run ``python
+benchmarks/bench_eval.py --help`` for the options.
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ import tempfile
 import time
 
 import torch
+from _results import Section, add_json_argument, save, spread
 from torch_geometric.metrics import LinkPredMetricCollection, LinkPredNDCG, LinkPredPrecision, LinkPredRecall
 
 import gnnrec_lite
-from gnnrec_lite import metrics as gm
+from gnnrec_lite import ranking
 
 KS = (10, 20)
 DIM = 64
@@ -120,7 +123,7 @@ def mem_available_gb() -> float | None:
 
 
 # ----------------------------------------------------------------------------- section 1: ML-100K
-def bench_ml100k(repeats: int) -> None:
+def bench_ml100k(repeats: int, section: Section) -> None:
     data = gnnrec_lite.load("ml-100k")
     train, test = gnnrec_lite.random_split(data, 0.8, seed=0)
     user_emb, item_emb = random_embeddings(data.num_users, data.num_items)
@@ -134,6 +137,8 @@ def bench_ml100k(repeats: int) -> None:
         "random emb (dim 64)": ((user_emb, item_emb), lambda: user_emb @ item_emb.T),
         "most popular": (pop, lambda: pop_key.expand(train.num_users, -1).clone()),
     }
+    section.data |= {"users": data.num_users, "items": data.num_items, "train": len(train), "test": len(test),
+                     "test_users": int(torch.unique(test.user).numel()), "rows": {}}
     print(f"## ML-100K: {data.num_users} users x {data.num_items} items, train {len(train)}, "
           f"test {len(test)} ({int(torch.unique(test.user).numel())} test users), k={KS}, "
           f"median of {repeats} interleaved repeats\n")
@@ -148,6 +153,11 @@ def bench_ml100k(repeats: int) -> None:
             peer_t.append(timed(peer_fn)[0])
         lib_med, peer_med = statistics.median(lib_t), statistics.median(peer_t)
         diff = max_abs_diff(lib_out, peer_out)
+        key = "random" if label.startswith("random") else "popular"
+        section.data["rows"][key] = {
+            "gnnrec": {"seconds": spread(lib_t), "recall@20": lib_out["recall@20"], "ndcg@20": lib_out["ndcg@20"]},
+            "peer": {"seconds": spread(peer_t), "recall@20": peer_out["recall@20"], "ndcg@20": peer_out["ndcg@20"]},
+            "max_abs_diff": diff}
         for method, med, ts, out in (("gnnrec_lite.evaluate", lib_med, lib_t, lib_out),
                                      ("dense + topk + PyG metrics", peer_med, peer_t, peer_out)):
             rows.append([label, method, f"{med * 1e3:.1f}", f"{min(ts) * 1e3:.1f}-{max(ts) * 1e3:.1f}",
@@ -157,6 +167,8 @@ def bench_ml100k(repeats: int) -> None:
             raw = pop.expand(train.num_users, -1).clone()
             raw[train.user, train.item] = -math.inf
             raw_out = pyg_metrics(torch.topk(raw, max(KS), dim=1).indices, test)
+            section.data["rows"][key]["topk_tie_order"] = {"recall@20": raw_out["recall@20"],
+                                                           "max_abs_diff": max_abs_diff(lib_out, raw_out)}
             notes.append(f"most popular with torch.topk's own tie order (no lower-id rule): Recall@20 "
                          f"{raw_out['recall@20']:.6f}, max |diff| vs gnnrec_lite {max_abs_diff(lib_out, raw_out):.1e}")
     print_table(["scorer", "method", "median ms", "min-max ms", "time vs peer", "Recall@20", "NDCG@20",
@@ -227,9 +239,10 @@ def run_child(spec: dict) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def bench_gowalla(repeats: int, batch_sizes: list[int], dense: bool, threads: int | None) -> None:
+def bench_gowalla(repeats: int, batch_sizes: list[int], dense: bool, threads: int | None, section: Section) -> None:
     nu, ni, ne = GOWALLA
-    default_bs = max(1, getattr(gm, "_ELEMENTS_PER_BATCH", 1 << 22) // ni)  # what evaluate() picks
+    default_bs = max(1, ranking._ELEMENTS_PER_BATCH // ni)  # what evaluate() picks
+    section.data["settings"]["default_batch_size"] = default_bs
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "gowalla_size.pt")
         build_gowalla(path)
@@ -237,9 +250,11 @@ def bench_gowalla(repeats: int, batch_sizes: list[int], dense: bool, threads: in
         n_train, n_test = saved["train"].shape[1], saved["test"].shape[1]
         n_test_users = int(torch.unique(saved["test"][0]).numel())
         del saved
+        section.data |= {"train": n_train, "test": n_test, "test_users": n_test_users}
         configs = [("gnnrec_lite.evaluate", "gnnrec", None, f"default ({default_bs})")]
         configs += [("gnnrec_lite.evaluate", "gnnrec", bs, str(bs)) for bs in batch_sizes]
         configs.append(("naive batched + PyG metrics", "batched", default_bs, str(default_bs)))
+        keys = ["default", *(f"batch-{bs}" for bs in batch_sizes), "batched"]
         skipped = None
         if dense:
             free = mem_available_gb()
@@ -247,6 +262,7 @@ def bench_gowalla(repeats: int, batch_sizes: list[int], dense: bool, threads: in
                 skipped = f"dense peer skipped: only {free:.1f} GB available (needs ~{DENSE_PEER_MIN_FREE_GB:.0f})"
             else:
                 configs.append(("dense + topk + PyG metrics", "dense", None, "all users"))
+                keys.append("dense")
         else:
             skipped = "dense peer skipped (--quick or --no-dense-peer)"
         print(f"## Gowalla size: {nu} users x {ni} items, synthetic({nu}, {ni}, {ne}, seed=0) then "
@@ -276,8 +292,15 @@ def bench_gowalla(repeats: int, batch_sizes: list[int], dense: bool, threads: in
     ref = results[0][2]
     ref_med = statistics.median(ref["times"])
     rows = []
-    for label, bs_label, res in results:
+    section.data |= {"rows": {}, "skipped": skipped}
+    for key, (label, bs_label, res), (_, _, bs, _) in zip(keys, results, configs):
         med = statistics.median(res["times"])
+        section.data["rows"][key] = {
+            "batch_size": bs or default_bs if key != "dense" else None, "seconds": spread(res["times"]),
+            "time_vs_default": med / ref_med, "baseline_mb": res["baseline_mb"], "peak_mb": res["peak_mb"],
+            "increment_mb": res["increment_mb"], "hwm_reset": res["hwm_reset"],
+            "recall@20": res["metrics"]["recall@20"], "ndcg@20": res["metrics"]["ndcg@20"],
+            "max_abs_diff": max_abs_diff(ref["metrics"], res["metrics"])}
         rows.append([label, bs_label, fmt_s(med), f"{fmt_s(min(res['times']))}-{fmt_s(max(res['times']))}",
                      f"{med / ref_med:.2f}x", f"{res['baseline_mb']:.0f}", f"{res['peak_mb']:.0f}",
                      f"{res['increment_mb']:.0f}", f"{res['metrics']['recall@20']:.6f}",
@@ -307,6 +330,7 @@ def main(argv=None) -> None:
                         help="torch intra-op threads, here and in the subprocesses (default: torch's choice)")
     parser.add_argument("--only", choices=("ml100k", "gowalla"), help="run one section")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    add_json_argument(parser, __file__)
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -324,10 +348,17 @@ def main(argv=None) -> None:
     print(f"# bench_eval: gnnrec_lite {gnnrec_lite.__version__}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
           f"{platform.machine()}, load average {os.getloadavg()[0]:.1f} at start\n")
+    sections = []
     if args.only in (None, "ml100k"):
-        bench_ml100k(repeats)
+        with Section("ml100k", repeats=repeats, k=list(KS), dim=DIM) as section:
+            bench_ml100k(repeats, section)
+        sections.append(section)
     if args.only in (None, "gowalla"):
-        bench_gowalla(g_repeats, batch_sizes, dense, args.threads)
+        with Section("gowalla", repeats=g_repeats, batch_sizes=batch_sizes, dense_peer=dense, k=list(KS), dim=DIM,
+                     synthetic=list(GOWALLA)) as section:
+            bench_gowalla(g_repeats, batch_sizes, dense, args.threads, section)
+        sections.append(section)
+    save(args.json, "bench_eval.py", sections)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ Runs every cell of the lecture, moves the slider of the score f(u1, v0) past
 f(u1, v1), and checks that the displayed Recall@1, binary loss and BPR loss
 change to the values the formulas give. A screenshot is saved in the test's
 temporary folder and copied to ``build/screenshots/`` for a person to look at.
-Needs ``/usr/bin/chromium`` (Debian's ``chromium`` package; ``.ci/run``
-installs it) or ``GNNREC_CHROMIUM`` pointing at another Chromium binary.
+Needs ``/usr/bin/chromium`` (Debian's ``chromium`` package; ``tools/provision.sh``
+installs it) or ``GNNREC_CHROMIUM`` pointing at another Chromium binary; without
+one it skips, or fails when ``GNNREC_REQUIRE_BROWSER`` is set (tests/browser.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,12 +23,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browser import free_port, launch, require_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("GNNREC_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage"]
 
 pytestmark = pytest.mark.slow
 
@@ -37,18 +34,10 @@ def sp(x):
     return math.log1p(math.exp(x))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """A JupyterLab server on 127.0.0.1 serving a copy of lecture 02; yields (url, token, folder)."""
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's package (apt-get install -y chromium) "
-                    "or set GNNREC_CHROMIUM to a Chromium binary")
+    require_chromium()
     folder = tmp_path_factory.mktemp("lab")
     served = folder / "served"
     served.mkdir()
@@ -104,8 +93,7 @@ def test_lecture02_sliders_update_the_losses_in_jupyterlab(lab, tmp_path):
     url, token, folder = lab
     shot = tmp_path / "lecture02-sliders.png"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS,
-                                    headless=True)
+        browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.goto(f"{url}/lab/tree/02_losses_bpr.ipynb?token={token}")
