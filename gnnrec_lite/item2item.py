@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from . import _compat
-from ._checks import as_index_tensor, check_fraction, check_int, check_ks, check_scores
+from ._checks import as_index_tensor, check_choice, check_fraction, check_int, check_ks, check_scores
 from .interactions import Interactions
 from .walks import item_neighbors
 
@@ -106,17 +106,62 @@ def split_pairs(pairs: Tensor, test_fraction: float = 0.2, *, seed: int = 0) -> 
     return pairs[~in_test[inv]], pairs[in_test[inv]]
 
 
-def evaluate_item2item(item_z: Tensor, queries, targets, k=(10,)) -> dict[str, float]:
+TIES = ("best", "random")
+
+
+def evaluate_item2item(item_z: Tensor, queries, targets, k=(10,), *, ties: str = "best") -> dict[str, float]:
     """Hit@K and MRR of ``targets`` when all items but the query are ranked by dot product with it.
 
     The rank of a target is one plus the number of items (not the query)
-    scoring strictly higher, so ties count in the target's favour.
+    scoring strictly higher; ``ties`` says what items scoring exactly the
+    same do (see :func:`evaluate_item_scores`). Embeddings rarely tie, so both
+    rules give the same numbers for them.
 
     Shapes:
         item_z ``(I, D)``; queries, targets ``(Q,)``.
     """
     check_scores("item_z", item_z, ndim=2)
-    num = item_z.shape[0]
+    z = item_z.detach().cpu()
+    return _rank_metrics(lambda q: z[q] @ z.T, z.shape[0], queries, targets, k, ties)  # (B, I) per block
+
+
+def evaluate_item_scores(scores: Tensor, queries, targets, k=(10,), *, ties: str = "best") -> dict[str, float]:
+    r"""Hit@K and MRR of ``targets`` when row ``q`` of an ``(I, I)`` score matrix ranks the items for query ``q``.
+
+    ``scores`` may be dense or sparse (missing entries score 0), e.g.
+    :func:`~gnnrec_lite.baselines.item_similarities` for item-kNN. With
+    :math:`h` the items (not the query) scoring strictly higher than the
+    target and :math:`t` the others scoring exactly the same:
+
+    * ``ties="best"``: rank :math:`h + 1`, ties in the target's favour (the
+      rule of :func:`evaluate_item2item`);
+    * ``ties="random"``: the expectation over a uniformly random order of the
+      tied items, the target equally likely at ranks :math:`h+1, \dots, h+t+1`:
+
+    .. math::
+        \mathrm{Hit@}K = \frac{\min(\max(K - h, 0),\, t + 1)}{t + 1}, \qquad
+        \mathrm{RR} = \frac{1}{t + 1} \sum_{r = h + 1}^{h + t + 1} \frac{1}{r}.
+
+    A query whose row is empty (an item-kNN cold item) ties every candidate:
+    ``"best"`` then calls every target rank 1, ``"random"`` gives chance.
+
+    Shapes:
+        scores ``(I, I)``; queries, targets ``(Q,)``.
+    """
+    if scores.dim() != 2 or scores.shape[0] != scores.shape[1]:
+        raise ValueError(f"scores must be a square (I, I) matrix, got {tuple(scores.shape)}")
+    if not scores.is_sparse:
+        check_scores("scores", scores, ndim=2)
+
+    def rows(q: Tensor) -> Tensor:
+        return (scores.index_select(0, q).to_dense() if scores.is_sparse else scores[q]).double()  # (B, I)
+
+    return _rank_metrics(rows, scores.shape[0], queries, targets, k, ties)
+
+
+def _rank_metrics(rows, num: int, queries, targets, k, ties: str) -> dict[str, float]:
+    """Hit@K and MRR from ``rows(q) -> (B, I)`` scores, with the ``ties`` rule of :func:`evaluate_item_scores`."""
+    check_choice("ties", ties, TIES)
     queries = as_index_tensor("queries", queries, size=num)
     targets = as_index_tensor("targets", targets, size=num)
     ks = check_ks(k, maximum=max(1, num - 1))
@@ -125,16 +170,19 @@ def evaluate_item2item(item_z: Tensor, queries, targets, k=(10,)) -> dict[str, f
                          f"and {targets.numel()}")
     if (queries == targets).any():
         raise ValueError(f"targets must differ from their queries, got item {int(queries[queries == targets][0])}")
-    z = item_z.detach().cpu()
-    ranks = []
+    higher, tied = [], []
     for lo in range(0, queries.numel(), 1024):
         q, t = queries[lo:lo + 1024], targets[lo:lo + 1024]
-        scores = z[q] @ z.T  # (B, I)
+        scores = rows(q).clone()  # (B, I)
         scores[torch.arange(q.numel()), q] = -torch.inf  # the query is not a candidate
-        ranks.append(1 + (scores > scores.gather(1, t[:, None])).sum(1))
-    rank = torch.cat(ranks).double()  # (Q,)
-    out = {f"hit@{kk}": float((rank <= kk).double().mean()) for kk in ks}
-    out["mrr"] = float((1.0 / rank).mean())
+        target = scores.gather(1, t[:, None])  # (B, 1)
+        higher.append((scores > target).sum(1))
+        tied.append((scores == target).sum(1) - 1)  # other items with the target's score
+    h = torch.cat(higher).double()  # (Q,)
+    n = torch.cat(tied).double() + 1 if ties == "random" else torch.ones_like(h)  # equally likely ranks h+1..h+n
+    out = {f"hit@{kk}": float(((kk - h).clamp(min=0).minimum(n) / n).mean()) for kk in ks}
+    harmonic = (torch.special.digamma(h + n + 1) - torch.special.digamma(h + 1)) / n  # mean of 1/r over the ranks
+    out["mrr"] = float(torch.where(n == 1, 1.0 / (h + 1), harmonic).mean())
     return out
 
 
@@ -205,8 +253,8 @@ def _check_pairs(name: str, pairs) -> Tensor:
     return pairs
 
 
-__all__ = ["cointeraction_pairs", "cold_start_metrics", "evaluate_item2item", "item_feature_matrix",
-           "prepare_item2item", "split_pairs"]
+__all__ = ["TIES", "cointeraction_pairs", "cold_start_metrics", "evaluate_item2item", "evaluate_item_scores",
+           "item_feature_matrix", "prepare_item2item", "split_pairs"]
 
 
 def __getattr__(name: str):  # the training half moved to gnnrec_lite.train_item2item

@@ -117,17 +117,64 @@ def _item_csr(train: Interactions) -> tuple[Tensor, Tensor]:
     return indptr, train.user[order]
 
 
-def item_neighbors(train: Interactions, *, num_neighbors: int = 10, num_walks: int = 200, num_hops: int = 10,
-                   restart_prob: float = 0.5, seed: int = 0, chunk_size: int = 4_000_000) -> tuple[Tensor, Tensor]:
-    r"""PinSAGE's importance-based neighbourhoods: per item, the items its walks with restart visit most.
+def item_visit_counts(train: Interactions, items, *, num_walks: int = 200, num_hops: int = 10,
+                      restart_prob: float = 0.5, seed: int = 0, generator: torch.Generator | None = None) -> Tensor:
+    r"""Visit counts of walks with restart that start at items: ``(S, num_items)``, the start itself set to 0.
 
     Introduced in lecture 06. A walk starts at item :math:`s` and hops
     item -> user -> item, each move to a uniformly random neighbour; the item
     reached is counted, then the walk restarts at :math:`s` with probability
-    :math:`\alpha`. The ``T`` items (other than :math:`s`) with the largest
-    counts are its neighbours, their normalized counts the importance weights
-    :math:`w_{sv} = c_{sv} / \sum_{v'} c_{sv'}` (Ying et al., KDD 2018).
-    All walkers of a chunk of start items move together; no Python loop over items.
+    :math:`\alpha`. All ``S * num_walks`` walkers move together.
+
+    Args:
+        train (Interactions): the graph.
+        items (array of int): start items ``(S,)``; each needs a training interaction.
+        num_walks (int): walkers per start item.
+        num_hops (int): item -> user -> item hops per walker.
+        restart_prob (float): :math:`\alpha` in (0, 1].
+        seed (int): seeds the walks, unless ``generator`` is given (then it is used and advanced).
+    """
+    items = as_index_tensor("items", items, size=train.num_items)
+    num_walks = check_int("num_walks", num_walks, minimum=1)
+    num_hops = check_int("num_hops", num_hops, minimum=1)
+    alpha = check_fraction("restart_prob", restart_prob, open_high=False)
+    if (train.item_degree()[items] == 0).any():
+        bad = int(items[train.item_degree()[items] == 0][0])
+        raise ValueError(f"item {bad} has no training interactions: a walk cannot start there")
+    gen = generator if generator is not None else torch.Generator().manual_seed(check_int("seed", seed))
+    return _walk_items(train, items, num_walks, num_hops, alpha, gen)
+
+
+def _walk_items(train: Interactions, chunk: Tensor, num_walks: int, num_hops: int, alpha: float,
+                gen: torch.Generator) -> Tensor:
+    """The walks of :func:`item_visit_counts`, arguments already checked: ``(S, I)`` counts."""
+    num_items = train.num_items
+    u_ptr, u_items = train.csr()
+    i_ptr, i_users = _item_csr(train)
+    u_deg, i_deg = u_ptr[1:] - u_ptr[:-1], i_ptr[1:] - i_ptr[:-1]
+    start = chunk.repeat_interleave(num_walks)  # (S W,)
+    row = torch.arange(chunk.numel()).repeat_interleave(num_walks)
+    here = start.clone()
+    counts = torch.zeros(chunk.numel() * num_items)
+    for _ in range(num_hops):
+        user = i_users[i_ptr[here] + (torch.rand(here.numel(), generator=gen) * i_deg[here]).long()]
+        here = u_items[u_ptr[user] + (torch.rand(user.numel(), generator=gen) * u_deg[user]).long()]
+        counts += torch.bincount(row * num_items + here, minlength=counts.numel())
+        here = torch.where(torch.rand(here.numel(), generator=gen) < alpha, start, here)
+    counts = counts.view(chunk.numel(), num_items)  # (S, I)
+    counts[torch.arange(chunk.numel()), chunk] = 0.0  # never its own neighbour
+    return counts
+
+
+def item_neighbors(train: Interactions, *, num_neighbors: int = 10, num_walks: int = 200, num_hops: int = 10,
+                   restart_prob: float = 0.5, seed: int = 0, chunk_size: int = 4_000_000) -> tuple[Tensor, Tensor]:
+    r"""PinSAGE's importance-based neighbourhoods: per item, the items its walks with restart visit most.
+
+    Introduced in lecture 06. With :math:`c_{sv}` the visit counts of
+    :func:`item_visit_counts` from item :math:`s`, the ``T`` items with the
+    largest counts are its neighbours, their normalized counts the importance
+    weights :math:`w_{sv} = c_{sv} / \sum_{v'} c_{sv'}` (Ying et al., KDD 2018).
+    Start items are walked a chunk at a time; no Python loop over items.
 
     Args:
         train (Interactions): the graph.
@@ -150,26 +197,13 @@ def item_neighbors(train: Interactions, *, num_neighbors: int = 10, num_walks: i
     chunk_size = check_int("chunk_size", chunk_size, minimum=1)
     gen = torch.Generator().manual_seed(check_int("seed", seed))
     num_items, t = train.num_items, min(num_neighbors, train.num_items)
-    u_ptr, u_items = train.csr()
-    i_ptr, i_users = _item_csr(train)
-    u_deg, i_deg = u_ptr[1:] - u_ptr[:-1], i_ptr[1:] - i_ptr[:-1]
     neighbors = torch.full((num_items, num_neighbors), -1, dtype=torch.int64)
     weights = torch.zeros(num_items, num_neighbors)
-    starts = torch.nonzero(i_deg > 0).flatten()
+    starts = torch.nonzero(train.item_degree() > 0).flatten()
     step = max(1, chunk_size // num_items)
     for lo in range(0, starts.numel(), step):  # chunks bound memory; walkers inside a chunk are vectorized
         chunk = starts[lo:lo + step]  # (S,)
-        start = chunk.repeat_interleave(num_walks)  # (S W,)
-        row = torch.arange(chunk.numel()).repeat_interleave(num_walks)
-        here = start.clone()
-        counts = torch.zeros(chunk.numel() * num_items)
-        for _ in range(num_hops):
-            user = i_users[i_ptr[here] + (torch.rand(here.numel(), generator=gen) * i_deg[here]).long()]
-            here = u_items[u_ptr[user] + (torch.rand(user.numel(), generator=gen) * u_deg[user]).long()]
-            counts += torch.bincount(row * num_items + here, minlength=counts.numel())
-            here = torch.where(torch.rand(here.numel(), generator=gen) < alpha, start, here)
-        counts = counts.view(chunk.numel(), num_items)  # (S, I)
-        counts[torch.arange(chunk.numel()), chunk] = 0.0  # never its own neighbour
+        counts = _walk_items(train, chunk, num_walks, num_hops, alpha, gen)  # (S, I)
         top_c, top_i = torch.sort(counts, dim=1, descending=True, stable=True)  # ties: lower id first
         top_c, top_i = top_c[:, :t], top_i[:, :t]  # (S, T)
         top_i = torch.where(top_c > 0, top_i, -1)
