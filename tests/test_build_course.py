@@ -55,23 +55,58 @@ def test_lecture_stage_saves_notebook_html_records(tmp_path, capsys):
     build_course = tool("build_course")
     assert build_course.main(["--out", str(tmp_path), "--stages", "lectures", "--fast", "--only", "02"]) == 0
     folder = tmp_path / "lectures"
-    assert sorted(p.name for p in folder.iterdir()) == ["02_losses_bpr.html", "02_losses_bpr.ipynb",
-                                                        "02_losses_bpr.records.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["02_losses_bpr.claims.json", "02_losses_bpr.html",
+                                                        "02_losses_bpr.ipynb", "02_losses_bpr.records.json"]
     records = json.loads((folder / "02_losses_bpr.records.json").read_text())
     assert records["toy/recall@1"] == 1.0
+    claims = json.loads((folder / "02_losses_bpr.claims.json").read_text())
+    assert claims and all(c["holds"] is True for c in claims)  # lecture 2 checks all of its claims in FAST mode
     html = (folder / "02_losses_bpr.html").read_text()
     assert "data:image/png;base64," in html and "BPR loss" in html  # the live figure's static picture
-    assert "lecture 02_losses_bpr" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "lecture 02_losses_bpr" in printed and f"claims {len(claims)}/{len(claims)} hold" in printed
+    summary = json.loads((tmp_path / "course-summary.json").read_text())
+    assert summary["claims"] == {"02_losses_bpr": claims} and summary["failed_claims"] == []
     with pytest.raises(SystemExit):
         build_course.main(["--stages", "nope"])
 
 
-def test_failed_claims_are_listed_and_fail_the_build(monkeypatch):
-    lecture_claims = tool("lecture_claims")
-    monkeypatch.setitem(lecture_claims.CLAIMS, "99_x", [("a holds", lambda r: r["a"] > 0),
-                                                         ("b holds", lambda r: r["b"] > 0)])
-    assert lecture_claims.check("99_x", {"a": 1}) == [("a holds", True, ""), ("b holds", False, "missing record 'b'")]
-    assert lecture_claims.check("99_x", {"a": -1, "b": 1})[0][1] is False
+def test_claims_become_failure_lines_and_a_count():
+    build_course = tool("build_course")
+    claims = [{"sentence": "a holds", "holds": True, "note": ""},
+              {"sentence": "b holds", "holds": False, "note": "IndexError: list index out of range"},
+              {"sentence": "c holds", "holds": False, "note": ""},
+              {"sentence": "d needs the full run", "holds": None, "note": ""}]
+    assert build_course.claim_failures("99_x", claims) == ["99_x: b holds (IndexError: list index out of range)",
+                                                           "99_x: c holds"]
+    assert build_course.claims_line(claims) == "claims 1/3 hold, 1 not checked"
+    assert build_course.claims_line(claims[:1]) == "claims 1/1 hold"
+
+
+def test_a_false_claim_fails_the_build_naming_lecture_and_sentence(tmp_path, capsys):
+    import nbformat
+
+    build_course = tool("build_course")
+    lectures = tmp_path / "lectures"
+    lectures.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("FAST = False\nSEED = 0\nEPOCHS = 0", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_markdown_cell("One is one. The list has three items. It is long."),
+                nbformat.v4.new_code_cell("from gnnrec_lite.lecture import claim\nxs = [1, 2]\n"
+                                          "claim('one is one', 1 == 1)\n"
+                                          "claim('the list has three items', lambda: xs[2] == 3)\n"
+                                          "claim('the list is long', lambda: len(xs) > 100, checked=not FAST)")]
+    nbformat.write(nb, lectures / "99_x.ipynb")
+    out = tmp_path / "build"
+    assert build_course.main(["--out", str(out), "--stages", "lectures", "--fast", "--lectures", str(lectures)]) == 1
+    printed = capsys.readouterr().out
+    assert "99_x: " in printed and "claims 1/2 hold, 1 not checked" in printed
+    assert "  - 99_x: the list has three items (IndexError: list index out of range)" in printed
+    saved = json.loads((out / "lectures" / "99_x.claims.json").read_text())
+    assert [c["holds"] for c in saved] == [True, False, None]
+    summary = json.loads((out / "course-summary.json").read_text())
+    assert summary["failed_claims"] == ["99_x: the list has three items (IndexError: list index out of range)"]
+    assert summary["claims"]["99_x"] == saved
 
 
 @pytest.mark.data

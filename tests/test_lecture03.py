@@ -1,4 +1,4 @@
-"""Lecture 03 (matrix factorization) in FAST mode: records against a rerun and plain-Python references."""
+"""Lecture 03 (matrix factorization) in FAST mode: records against a rerun and plain-Python references; its claims."""
 
 import numpy as np
 import pytest
@@ -8,14 +8,19 @@ from reference import by_user, popularity_ranking, recall_reference
 import gnnrec_lite as gl
 from gnnrec_lite.models import build_model
 from gnnrec_lite.train import train_bpr
-from lectures import execute
+from lectures import assert_claims_hold, execute
 
 pytestmark = [pytest.mark.slow, pytest.mark.data]
+STEM = "03_collaborative_filtering"
 
 
 @pytest.fixture(scope="module")
 def records():
-    return execute("03_collaborative_filtering")[1]
+    return execute(STEM)[1]
+
+
+def test_claims_checked_in_fast_mode_hold():
+    assert_claims_hold(STEM)
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +53,6 @@ def test_mf_recall_matches_a_rerun_ranked_in_plain_python(records, split, rerun)
     rows = {u: list(np.argsort(-scores[u], kind="stable")) for u in range(train.num_users)}
     expected = recall_reference(rows, by_user(train), by_user(test), 20)
     assert records["mf/recall@20"] == pytest.approx(expected, abs=2e-3)
-    assert records["mf/recall@20"] > records["popular/recall@20"]
-    assert records["mf/ndcg@20"] > records["popular/ndcg@20"]
 
 
 def test_neighbours_are_the_cosine_nearest_titles(records, rerun):
@@ -66,13 +69,9 @@ def test_neighbours_are_the_cosine_nearest_titles(records, rerun):
 
 
 def test_sweep_records_one_pair_per_size(records):
-    dims = sorted(int(k.split("d=")[1]) for k in records if k.startswith("sweep/test"))
-    assert dims == [4, 64]
-    for d in dims:
-        assert 0 < records[f"sweep/train recall@20 d={d}"] < 1
-        assert 0 < records[f"sweep/test recall@20 d={d}"] < 1
-    # the larger model fits the training interactions better (the lecture's memorisation argument)
-    assert records["sweep/train recall@20 d=64"] > records["sweep/train recall@20 d=4"]
+    assert records["sweep/dims"] == [4, 64]  # the FAST sweep
+    assert len(records["sweep/train recall@20"]) == len(records["sweep/test recall@20"]) == 2
+    assert all(0 < r < 1 for r in records["sweep/train recall@20"] + records["sweep/test recall@20"])
 
 
 def test_genre_agreement_against_numpy(records, split, rerun):
@@ -84,11 +83,16 @@ def test_genre_agreement_against_numpy(records, split, rerun):
     labels = hits[keep].argmax(1)
     shares = np.bincount(labels) / len(labels)
     assert records["genre 5-nn agreement/chance"] == pytest.approx(float((shares ** 2).sum()), abs=1e-12)
-    z = rerun[1].double().numpy()[keep]
-    unit = z / np.linalg.norm(z, axis=1, keepdims=True)
-    sims = unit @ unit.T
-    np.fill_diagonal(sims, -2)
-    neighbours = np.argsort(-sims, axis=1, kind="stable")[:, :5]
-    expected = float((labels[neighbours] == labels[:, None]).mean())
-    assert records["genre 5-nn agreement/trained"] == pytest.approx(expected, abs=0.02)
-    assert records["genre 5-nn agreement/trained"] > records["genre 5-nn agreement/chance"]
+
+    def agreement(z):
+        unit = z / np.linalg.norm(z, axis=1, keepdims=True)
+        sims = unit @ unit.T
+        np.fill_diagonal(sims, -2)
+        neighbours = np.argsort(-sims, axis=1, kind="stable")[:, :5]
+        return float((labels[neighbours] == labels[:, None]).mean())
+
+    assert records["genre 5-nn agreement/trained"] == pytest.approx(agreement(rerun[1].double().numpy()[keep]),
+                                                                    abs=0.02)
+    with torch.no_grad():  # the random start: the same seed's initial item table, before any training
+        start = build_model("mf", train, seed=0, embedding_dim=64)()[1].double().numpy()[keep]
+    assert records["genre 5-nn agreement/epoch 0"] == pytest.approx(agreement(start), abs=1e-6)

@@ -1,4 +1,4 @@
-"""Lecture 05 (LightGCN) run in FAST mode; its records checked against independent computations."""
+"""Lecture 05 (LightGCN) run in FAST mode; its records checked against independent computations, and its claims."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from reference import dense_norm_adj, spearman
 
 import gnnrec_lite as gl
 from gnnrec_lite.models import build_model
-from lectures import execute, notebook_parameters
+from lectures import assert_claims_hold, execute, notebook_parameters
 
 pytestmark = [pytest.mark.slow, pytest.mark.data]
 STEM = "05_lightgcn"
@@ -37,6 +37,10 @@ def a_hat_ml(split):
     return dense_norm_adj(split[0])
 
 
+def test_claims_checked_in_fast_mode_hold():
+    assert_claims_hold(STEM)
+
+
 def test_where_ngcf_parameters_are(records, split):
     train, _ = split
     n, d, k = train.num_users + train.num_items, P["EMBEDDING_DIM"], P["NUM_LAYERS"]
@@ -45,25 +49,32 @@ def test_where_ngcf_parameters_are(records, split):
     assert records["params/table share"] == pytest.approx(n * d / (n * d + 2 * k * (d * d + d)))
 
 
-def test_adjacency_and_its_spectrum(records):
-    assert records["adjacency/max abs diff"] < 1e-12
-    # a connected bipartite graph's normalized adjacency has eigenvalues exactly +1 and -1 at the ends
-    assert records["adjacency/eigenvalue range"] == pytest.approx([-1.0, 1.0], abs=1e-9)
+def test_spectrum_of_the_dense_normalized_adjacency(records):
+    eig = np.linalg.eigvalsh(dense_norm_adj(gl.southern_women()))
+    assert records["adjacency/eigenvalue range"] == pytest.approx([eig.min(), eig.max()], abs=1e-9)
 
 
-def test_linear_layers_collapse_and_relu_ones_do_not(records):
-    assert records["sgc/linear collapse max abs diff"] < 1e-10
-    assert records["sgc/relu max abs diff"] > 1e-3
+def test_gcn_layers_with_and_without_relu_in_numpy(records):
+    sw = gl.southern_women()
+    a_hat = dense_norm_adj(sw)
+    gen = torch.Generator().manual_seed(P["SEED"])   # the lecture's draws, in its order
+    e = torch.randn(a_hat.shape[0], 8, generator=gen, dtype=torch.float64).numpy()
+    ws = [torch.randn(8, 8, generator=gen, dtype=torch.float64).numpy() / 8 ** 0.5 for _ in range(P["NUM_LAYERS"])]
+    linear, relu = e, e
+    for w in ws:
+        linear = a_hat @ linear @ w
+        relu = np.maximum(a_hat @ relu @ w, 0)
+    collapsed = np.linalg.matrix_power(a_hat, P["NUM_LAYERS"]) @ e @ np.linalg.multi_dot(ws)
+    assert records["sgc/linear collapse max abs diff"] == pytest.approx(np.abs(linear - collapsed).max(), abs=1e-12)
+    assert records["sgc/relu max abs diff"] == pytest.approx(np.abs(relu - collapsed).max(), rel=1e-9)
 
 
 def test_library_propagation_equals_the_dense_formula(records):
-    assert records["lightgcn/propagation max abs diff"] < 1e-5
     sw = gl.southern_women()
     model = build_model("lightgcn", sw, seed=P["SEED"], embedding_dim=4, num_layers=P["NUM_LAYERS"])
     e = model.initial_embeddings().detach().double().numpy()
     expected = dense_lightgcn(dense_norm_adj(sw), e, P["NUM_LAYERS"])
     np.testing.assert_allclose(records["lightgcn/southern women rows"], expected[:3], atol=1e-6)
-    assert records["lightgcn/k=0 equals mf"] is True
 
 
 def test_powers_of_a_hat_fill_up(records, a_hat_ml, split):
@@ -83,7 +94,6 @@ def test_dense_and_sparse_memory(records, split):
     n, nnz = train.num_users + train.num_items, 2 * len(train)
     assert records["dense/megabytes"] == pytest.approx(4 * n * n / 2 ** 20)                 # float32 N x N
     assert records["sparse/megabytes"] == pytest.approx((nnz * (4 + 8) + (n + 1) * 8) / 2 ** 20)  # CSR
-    assert records["dense vs sparse/max abs diff"] < 1e-5
     assert records["dense/seconds"] > 0 and records["sparse/seconds"] > 0
 
 
@@ -131,16 +141,18 @@ def test_untrained_similarities(records, split, a_hat_ml):
     assert records["similarity/spearman diffusion e2"] == pytest.approx(rho(a_hat_ml @ (a_hat_ml @ e)), abs=1e-6)
     assert records["similarity/spearman untrained lightgcn"] == pytest.approx(
         rho(dense_lightgcn(a_hat_ml, e, P["NUM_LAYERS"])), abs=1e-6)
-    for name in ("mf", "lightgcn"):
-        assert -1 <= records[f"similarity/spearman {name}"] <= 1
+    assert -1 <= records["similarity/spearman mf"] <= 1
+    assert -1 <= records["similarity/spearman lightgcn"] <= 1
 
 
 def test_trained_models_beat_random_ranking(records, split):
     train, test = split
     users = torch.unique(test.user)
     random_recall = float((20 / (train.num_items - train.user_degree()[users].double())).mean())
-    for name in ("mf", "ngcf", "lightgcn"):
-        assert 5 * random_recall < records[f"{name}/recall@20"] <= 1
-        assert 0 < records[f"{name}/ndcg@20"] <= 1
-        assert records[f"{name}/recall@20"] <= records[f"{name}/best recall@20 seen"] + 1e-12
-        assert records[f"{name}/seconds per epoch"] > 0
+    for recall, ndcg, best, seconds in (
+            ("mf/recall@20", "mf/ndcg@20", "mf/best recall@20 seen", "mf/seconds per epoch"),
+            ("ngcf/recall@20", "ngcf/ndcg@20", "ngcf/best recall@20 seen", "ngcf/seconds per epoch"),
+            ("lightgcn/recall@20", "lightgcn/ndcg@20", "lightgcn/best recall@20 seen", "lightgcn/seconds per epoch")):
+        assert 5 * random_recall < records[recall] <= records[best] + 1e-12 <= 1 + 1e-12
+        assert 0 < records[ndcg] <= 1
+        assert records[seconds] > 0

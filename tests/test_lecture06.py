@@ -1,4 +1,4 @@
-"""Lecture 06 (PinSAGE) run in FAST mode; its records checked against independent computations."""
+"""Lecture 06 (PinSAGE) run in FAST mode; its records checked against independent computations, and its claims."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import gnnrec_lite as gl
 from gnnrec_lite.negatives import DEFAULT_HARD_WINDOW
 from gnnrec_lite.train import TrainConfig
 from gnnrec_lite.walks import visit_counts
-from lectures import execute, notebook_parameters
+from lectures import assert_claims_hold, execute, notebook_parameters
 
 pytestmark = [pytest.mark.slow, pytest.mark.data]
 STEM = "06_pinsage"
@@ -27,14 +27,17 @@ def records():
     return execute(STEM)[1]
 
 
-def test_shared_negatives_save_a_factor_of_the_batch_size(records, split):
+def test_claims_checked_in_fast_mode_hold():
+    assert_claims_hold(STEM)
+
+
+def test_negative_embeddings_counted_by_the_trainer(records, split):
     train, _ = split
     b, m = records["negatives/batch size"], records["negatives/num negatives"]
     steps = math.ceil(len(train) / b)
     assert records["negatives/per-user embeddings per epoch"] == steps * b * m   # |U_mini| |V_neg| per batch
     assert records["negatives/shared embeddings per epoch"] == steps * m         # |V_neg| per batch
-    assert records["negatives/saving"] == b                                      # the lecture's factor |U_mini|
-    assert 1 < records["negatives/nodes per computation graph"] <= 1 + 10 + 100  # 2 layers, 10 neighbours
+    assert records["negatives/saving"] == (steps * b * m) / (steps * m)
 
 
 def test_negative_counts_of_the_training_runs(records, split):
@@ -104,8 +107,8 @@ def test_genre_chance_and_genre_shares(records):
     both = (g @ g.T) > 0
     n = len(g)
     assert records["item2item/genre chance"] == pytest.approx((both.sum() - np.trace(both)) / (n * (n - 1)))
-    for key in ("top", "hard", "easy"):
-        assert 0 <= records[f"movies/genre share {key}"] <= 1
+    for key in ("movies/genre share top", "movies/genre share hard", "movies/genre share easy"):
+        assert 0 <= records[key] <= 1
     assert 0 <= records["movies/related in top 5%"] <= 1
 
 
@@ -119,27 +122,33 @@ def test_random_sphere_distances_follow_q_of_d(records):
     std = math.sqrt(np.trapezoid((x - mean) ** 2 * q, x))
     assert records["distance/random mean"] == pytest.approx(mean, abs=0.003)
     assert records["distance/random std"] == pytest.approx(std, abs=0.003)
-    for name in ("uniform", "sphere", "empirical"):
-        assert 0 <= records[f"distance/{name} share in [0.5, 1.4)"] <= 1
+    band, low = records["distance/share in [0.5, 1.4)"], records["distance/share below 0.5"]
+    assert set(band) == set(low) == {"uniform", "sphere", "empirical"}
+    assert all(0 <= band[k] <= 1 and 0 <= low[k] <= 1 - band[k] + 1e-12 for k in band)
 
 
-def test_aggregator_failures_are_gins(records):
-    # GIN (Xu et al. 2019), Figure 3, by hand: (a) 2 vs 3 copies of one feature; (b) {g, r} vs {g, r, r};
-    # (c) {g, r} vs {g, g, r, r}
-    assert records["aggregators/fails"] == {"a": ["mean", "max"], "b": ["max"], "c": ["mean", "max"]}
-    assert records["aggregators/pinsage mean pooling difference"] < 1e-6   # importance pooling is a weighted mean
-    assert records["aggregators/pinsage sum pooling difference"] > 1e-4
+def test_aggregator_failures_by_numpy_pooling(records):
+    # GIN (Xu et al. 2019), Figure 3, written out as one-hot rows: (a) 2 vs 3 copies of one feature;
+    # (b) {g, r} vs {g, r, r}; (c) {g, r} vs {g, g, r, r}. A pooling fails when both sides pool alike.
+    g, r = [1.0, 0.0], [0.0, 1.0]
+    pairs = {"a": ([g, g], [g, g, g]), "b": ([g, r], [g, r, r]), "c": ([g, r], [g, g, r, r])}
+    pool = {"sum": lambda x: np.sum(x, 0), "mean": lambda x: np.mean(x, 0), "max": lambda x: np.max(x, 0)}
+    expected = {name: [how for how in ("sum", "mean", "max")
+                       if np.allclose(pool[how](np.array(first)), pool[how](np.array(second)))]
+                for name, (first, second) in pairs.items()}
+    assert records["aggregators/fails"] == expected
 
 
 def test_trained_runs_are_sane(records, split):
     train, test = split
     users = torch.unique(test.user)
     random_recall = float((20 / (train.num_items - train.user_degree()[users].double())).mean())
-    for key in ("shared", "hard", "curriculum"):
-        assert 5 * random_recall < records[f"curriculum/recall@20 {key}"] <= 1
-        for kind in ("easy", "hard"):
-            assert 0 < records[f"hardness/{key}/{kind} pair accuracy"] < 1
+    schemes = {"shared", "hard", "curriculum"}
+    assert set(records["curriculum/recall@20"]) == set(records["hardness/easy pair accuracy"]) == schemes
+    assert all(5 * random_recall < v <= 1 for v in records["curriculum/recall@20"].values())
+    assert all(0 < v < 1 for v in [*records["hardness/easy pair accuracy"].values(),
+                                   *records["hardness/hard pair accuracy"].values()])
     assert 5 * random_recall < records["uniform/recall@20"] <= 1
-    for name in ("features only", "shallow table", "pinsage", "pinsage + per-item vector"):
-        assert 0 <= records[f"item2item/{name}/hit@10"] <= 1
-        assert 0 <= records[f"item2item/{name}/cold genre share@10"] <= 1
+    encoders = {"features only", "shallow table", "pinsage", "pinsage + per-item vector"}
+    for key in ("item2item/hit@10", "item2item/cold hit@10", "item2item/cold genre share@10"):
+        assert set(records[key]) == encoders and all(0 <= v <= 1 for v in records[key].values())

@@ -51,8 +51,42 @@ def test_record_emits_the_mime_bundle_and_returns_nothing(shown):
     (bundle,), kwargs = shown[0]
     assert kwargs == {"raw": True}
     assert bundle[RECORD_MIME] == {"name": "mf/recall@20", "value": 0.25}
-    assert "mf/recall@20 = 0.2500" == bundle["text/plain"]
+    assert bundle["text/plain"] == "mf/recall@20 = 0.25"
     json.dumps(bundle[RECORD_MIME])  # plain JSON
+
+
+def test_record_shows_a_compact_quiet_line_and_stores_full_precision(shown):
+    values = [0.126394, 0.802768, 0.807860, 0.771155, 0.755750, 0.725498, 0.712358, 0.687091,
+              0.684133, 0.668017, 0.666594, 0.991231]
+    record("diffusion/spearman by k", values)
+    record("x", 0.123456789)
+    (long_list,), _ = shown[0]
+    (number,), _ = shown[1]
+    assert long_list[RECORD_MIME] == {"name": "diffusion/spearman by k", "value": values}  # every digit kept
+    assert number[RECORD_MIME]["value"] == 0.123456789
+    assert long_list["text/plain"] == "diffusion/spearman by k = [0.1264, 0.8028, ..., 0.9912] (12 values)"
+    assert number["text/plain"] == "x = 0.1235"
+    for bundle in (long_list, number):
+        assert "<b>" not in bundle["text/html"] and "0.123456789" not in bundle["text/html"]
+    assert "[0.1264, 0.8028, ..., 0.9912] (12 values)" in long_list["text/html"]
+
+
+@pytest.mark.parametrize("value, shown_as", [
+    (0.30072587, "0.3007"),
+    (614137198.02, "6.141e+08"),
+    (1.4901161193847656e-08, "1.49e-08"),
+    (100000, "100000"),
+    (True, "True"),
+    ("Star Wars (1977)", "Star Wars (1977)"),
+    ([3, 323, 2371, 2599], "[3, 323, 2371, 2599]"),
+    (list(range(7)), "[0, 1, ..., 6] (7 values)"),
+    ([[0.123456, 1.0], [2.0, 3.0]], "[[0.1235, 1], [2, 3]]"),
+    (["Fargo (1996)", "Godfather, The (1972)"], '["Fargo (1996)", "Godfather, The (1972)"]'),
+    ({"a": ["mean", "max"], "b": ["max"]}, '{a: ["mean", "max"], b: ["max"]}'),
+    ({str(i): i / 3 for i in range(8)}, "{0: 0, 1: 0.3333, ...} (8 entries)"),
+])
+def test_compact_formatting(value, shown_as):
+    assert notebook.compact(value) == shown_as
 
 
 def test_record_converts_numpy_and_nested_values(shown):

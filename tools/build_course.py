@@ -3,9 +3,11 @@
 Each stage prints what it did and how long it took; the end is one summary
 table, also written to ``build/course-summary.json``. Stages: the data, the
 popularity baseline, every lecture executed in full mode (saved under
-``build/lectures/`` as an executed notebook, HTML and its records, with its
-claims checked; see ``lecture_claims.py``), and the homework released and its
-reference solutions autograded. A claim that does not hold fails the build.
+``build/lectures/`` as an executed notebook, HTML, its records and its claims),
+and the homework released and its reference solutions autograded. Each
+lecture checks its own claims right below the sentences that make them
+(``gnnrec_lite.lecture.claim``); the build reads the verdicts back and fails,
+naming the lecture and the sentence, when a claim does not hold.
 """
 
 from __future__ import annotations
@@ -44,38 +46,55 @@ def stage_baseline(summary: dict) -> None:
     summary["most-popular Precision@20"] = f"{result['precision@20']:.4f}"
 
 
-def stage_lectures(summary: dict, *, out: Path, fast: bool = False, only: str | None = None) -> list[str]:
-    """Execute every lecture top to bottom, save it (executed and as HTML) and check its claims.
+def claim_failures(stem: str, claims: list[dict]) -> list[str]:
+    """``<lecture stem>: <sentence> (<note>)`` for every claim that does not hold (unchecked ones are not failures)."""
+    return [f"{stem}: {c['sentence']}" + (f" ({c['note']})" if c["note"] else "")
+            for c in claims if c["holds"] is False]
 
+
+def claims_line(claims: list[dict]) -> str:
+    """``claims N/M hold`` over the checked claims, plus how many were not checked (a FAST run)."""
+    checked = [c for c in claims if c["holds"] is not None]
+    line = f"claims {sum(c['holds'] is True for c in checked)}/{len(checked)} hold"
+    unchecked = len(claims) - len(checked)
+    return line + (f", {unchecked} not checked" if unchecked else "")
+
+
+def stage_lectures(summary: dict, *, out: Path, fast: bool = False, only: str | None = None,
+                   lectures: Path = ROOT / "lectures", claims_by_lecture: dict | None = None) -> list[str]:
+    """Execute every lecture top to bottom, save it (executed, as HTML, its records and claims) and check its claims.
+
+    Each lecture's claims also go into ``claims_by_lecture`` (stem -> list).
     Returns the claims that failed, as printable lines.
     """
     import nbformat
-    from lecture_claims import check
 
+    from gnnrec_lite.lecture import read_claims
     from gnnrec_lite.lecture.notebook import read_records, run_notebook, to_html
 
     failed = []
     folder = out / "lectures"
     folder.mkdir(parents=True, exist_ok=True)
-    paths = sorted((ROOT / "lectures").glob("[0-9][0-9]_*.ipynb"))
+    paths = sorted(Path(lectures).glob("[0-9][0-9]_*.ipynb"))
     if only:
         paths = [p for p in paths if p.stem.split("_")[0] in only.split(",")]
     for path in paths:
         start = time.perf_counter()
         nb = run_notebook(path, {"FAST": True} if fast else None, timeout=1800)
         seconds = time.perf_counter() - start
-        records = read_records(nb)
+        records, claims = read_records(nb), read_claims(nb)
         cache.atomic_write_text(folder / path.name, nbformat.writes(nb))
         to_html(nb, folder / f"{path.stem}.html")
         cache.atomic_write_json(folder / f"{path.stem}.records.json", records)
-        results = [] if fast else check(path.stem, records)
-        held = sum(ok for _, ok, _ in results)
-        failed += [f"{path.stem}: {sentence} {note}".rstrip() for sentence, ok, note in results if not ok]
-        claims = f", claims {held}/{len(results)} hold" if results else ""
+        cache.atomic_write_json(folder / f"{path.stem}.claims.json", claims)
+        if claims_by_lecture is not None:
+            claims_by_lecture[path.stem] = claims
+        failed += claim_failures(path.stem, claims)
         headline = ", ".join(f"{k} {v:.4f}" for k, v in records.items()
                              if isinstance(v, float) and k.endswith(HEADLINE))
-        summary[f"lecture {path.stem}"] = f"{seconds:.0f} s{claims}" + (f"; {headline}" if headline else "")
-        print(f"    {path.stem}: {seconds:.1f} s, {len(records)} records{claims}")
+        summary[f"lecture {path.stem}"] = f"{seconds:.0f} s, {claims_line(claims)}" + (
+            f"; {headline}" if headline else "")
+        print(f"    {path.stem}: {seconds:.1f} s, {len(records)} records, {claims_line(claims)}")
     return failed
 
 
@@ -90,15 +109,25 @@ def stage_homework(summary: dict, **_) -> list[str]:
     return []
 
 
-STAGES = {"data": stage_data, "baseline": stage_baseline, "lectures": stage_lectures, "homework": stage_homework}
+def stage_site(summary: dict, *, out: Path = ROOT / "build") -> None:
+    """The course website from ``out/lectures`` and the student homework into ``out/site`` (tools/build_site.py)."""
+    from build_site import build, summary_line
+
+    summary["site"] = summary_line(build(out / "lectures", out / "site"), out / "site")
+
+
+STAGES = {"data": stage_data, "baseline": stage_baseline, "lectures": stage_lectures, "homework": stage_homework,
+          "site": stage_site}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "build"), help="where executed notebooks and the summary go")
     parser.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated subset of {list(STAGES)}")
-    parser.add_argument("--fast", action="store_true", help="run lectures with FAST=True (claims are not checked)")
+    parser.add_argument("--fast", action="store_true",
+                        help="run lectures with FAST=True (claims that need the full run are not checked)")
     parser.add_argument("--only", help="lecture numbers to run, e.g. 01,03")
+    parser.add_argument("--lectures", default=str(ROOT / "lectures"), help="the folder of NN_*.ipynb lectures")
     args = parser.parse_args(argv)
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
     unknown = sorted(set(stages) - set(STAGES))
@@ -110,11 +139,15 @@ def main(argv=None) -> int:
     summary: dict[str, str] = {}
     timings: dict[str, float] = {}
     failed: list[str] = []
+    claims: dict[str, list] = {}
     print(f"gnnrec course build (data cache: {cache.data_home()}; {'FAST' if args.fast else 'full'} mode)")
     for name in stages:
         start = time.perf_counter()
         stage = STAGES[name]
-        if name in ("lectures", "homework"):
+        if name == "lectures":
+            failed += stage(summary, out=out, fast=args.fast, only=args.only, lectures=Path(args.lectures),
+                            claims_by_lecture=claims)
+        elif name == "homework":
             failed += stage(summary, out=out, fast=args.fast, only=args.only) or []
         else:
             stage(summary)
@@ -127,7 +160,7 @@ def main(argv=None) -> int:
     print(f"  {'total time':<{width}}  {sum(timings.values()):.1f} s")
     cache.atomic_write_json(out / "course-summary.json",
                             {"summary": summary, "seconds": {k: round(v, 3) for k, v in timings.items()},
-                             "failed_claims": failed, "mode": "fast" if args.fast else "full"})
+                             "claims": claims, "failed_claims": failed, "mode": "fast" if args.fast else "full"})
     if failed:
         print("\nClaims that do not hold:")
         for line in failed:

@@ -6,6 +6,7 @@ core and nothing else. ``notebook`` records results and runs notebooks,
 figures and ``widgets`` makes them interactive.
 """
 
-from .notebook import record
+from .claims import claim, read_claims
+from .notebook import read_records, record
 
-__all__ = ["record"]
+__all__ = ["claim", "read_claims", "read_records", "record"]

@@ -1,9 +1,10 @@
 """Notebook helpers: record results, run a notebook with parameters, read its records back.
 
 Introduced in lecture 01. A lecture calls :func:`record` on each key result;
-the value is shown to the reader and also stored in the executed notebook as a
-display output of MIME type ``application/vnd.gnnrec.record+json`` holding
-``{"name": ..., "value": ...}``. Tests and ``make course`` run a notebook with
+the reader sees one quiet line (4 significant digits, long lists summarised)
+and the executed notebook keeps the full value as a display output of MIME
+type ``application/vnd.gnnrec.record+json`` holding ``{"name": ..., "value": ...}``.
+The lecture's checked claims live next door, in ``claims.py``. Tests and ``make course`` run a notebook with
 :func:`run_notebook`, which injects parameters after the cell tagged
 ``parameters`` (as papermill does), and read the values with
 :func:`read_records`.
@@ -46,20 +47,44 @@ def _jsonable(name: str, value):
                     f"(or a tensor/array of numbers), got {type(value).__name__}")
 
 
-def _fmt(value) -> str:
+SHOWN_ITEMS = 6  # lists and dicts longer than this are summarised on the page
+
+
+def compact(value) -> str:
+    """A short reading of a recorded value: 4 significant digits, long lists and dicts summarised.
+
+    ``[0.12639, 0.80281, ..., 0.99121]`` with 12 values reads
+    ``[0.1264, 0.8028, ..., 0.9912] (12 values)``. What is stored keeps full
+    precision; this is only what the page shows.
+    """
     if isinstance(value, float):
-        return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.1f}"
-    return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+        return f"{value:.4g}"
+    if isinstance(value, (bool, int, str)) or value is None:
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        inner = [json.dumps(v) if isinstance(v, str) else compact(v) for v in value]
+        if len(inner) <= SHOWN_ITEMS:
+            return "[" + ", ".join(inner) + "]"
+        return f"[{inner[0]}, {inner[1]}, ..., {inner[-1]}] ({len(inner)} values)"
+    if isinstance(value, dict):
+        inner = [f"{k}: {json.dumps(v) if isinstance(v, str) else compact(v)}" for k, v in value.items()]
+        if len(inner) <= SHOWN_ITEMS:
+            return "{" + ", ".join(inner) + "}"
+        return f"{{{inner[0]}, {inner[1]}, ...}} ({len(inner)} entries)"
+    return str(value)
 
 
 def record(name: str, value) -> None:
-    """Show ``name = value`` and store it in the notebook under ``name``.
+    """Store ``value`` in the notebook under ``name`` and show it in one quiet line.
 
-    Returns nothing, so a ``record`` on a cell's last line is not echoed as
-    the cell's result a second time.
+    The page shows a compact reading (:func:`compact`); the executed notebook
+    keeps the full value as JSON for the tests and the course build. Returns
+    nothing, so a ``record`` on a cell's last line is not echoed as the
+    cell's result a second time.
 
     Args:
-        name (str): a short key such as ``"mf/recall@20"``.
+        name (str): a short key such as ``"mf/recall@20"``; write it as a
+            literal string so that grep finds every use of it.
         value: a number, string, bool, or a list/dict of them; tensors and
             numpy values are converted. Non-finite floats are refused, so a
             diverged run cannot be recorded as a result.
@@ -69,9 +94,9 @@ def record(name: str, value) -> None:
     stored = _jsonable(name, value)
     from IPython.display import display
 
-    text = f"{name} = {_fmt(stored)}"
+    text = f"{name} = {compact(stored)}"
     display({RECORD_MIME: {"name": name, "value": stored}, "text/plain": text,
-             "text/html": f"<code>{_escape(name)}</code> = <b>{_escape(_fmt(stored))}</b>"}, raw=True)
+             "text/html": f'<div style="font-size: smaller; color: #6a737d">{_escape(text)}</div>'}, raw=True)
 
 
 def _escape(text: str) -> str:
