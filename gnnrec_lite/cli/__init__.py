@@ -5,6 +5,7 @@
     gnnrec data path               where the cache is
     gnnrec train --model lightgcn  train and evaluate a model (see `gnnrec train --help`)
     gnnrec grade hw1 my-hw1.ipynb  autograde one homework notebook with nbgrader, as the class is graded
+    gnnrec check NOTEBOOK          run a lecture notebook and list its exercises: passed, failed, not attempted
     gnnrec strip NOTEBOOK...       clear outputs before a commit (keeps tags and nbgrader metadata)
 
 The command line sits on top of everything else: it imports the core, the
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .check import add_check_arguments, run_check
 from .data import add_data_parsers, data_dir_option
 from .grade import add_grade_arguments, run_grade
 from .train import add_train_arguments, run_train
@@ -44,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
                                        "course, the real autograder, a score and a message per part.")
     add_grade_arguments(grade)
     grade.set_defaults(func=run_grade)
+
+    check = sub.add_parser("check", help="run a lecture notebook and show where each exercise stands",
+                           description="Execute a lecture notebook (or your copy) offline and print a table of its "
+                                       "exercises: passed, failed with the check's message, or not attempted. "
+                                       "The exit code is 0 when every attempted exercise passed.")
+    add_check_arguments(check)
+    check.set_defaults(func=run_check)
 
     strip = sub.add_parser("strip", help="clear notebook outputs; keep tags and nbgrader metadata")
     strip.add_argument("files", nargs="+", metavar="NOTEBOOK")

@@ -181,7 +181,7 @@ def inject_parameters(nb, parameters: dict):
 
 
 def run_notebook(path, parameters: dict | None = None, *, timeout: int = 600, cwd=None,
-                 kernel_name: str = "python3", env: dict | None = None):
+                 kernel_name: str = "python3", env: dict | None = None, allow_errors: bool = False):
     """Execute the notebook at ``path`` top to bottom and return the executed ``nbformat`` node.
 
     Args:
@@ -193,11 +193,13 @@ def run_notebook(path, parameters: dict | None = None, *, timeout: int = 600, cw
         kernel_name (str): the Jupyter kernel; ``python3`` is the running
             interpreter's when it comes from the same environment.
         env (dict, optional): extra environment variables for the kernel.
+        allow_errors (bool): run every cell even after one raises (the
+            errors stay in the outputs; :func:`cell_errors` lists them).
 
     Raises:
         FileNotFoundError: no such notebook.
-        nbclient.exceptions.CellExecutionError: a cell failed; the message
-            shows the cell and the traceback.
+        nbclient.exceptions.CellExecutionError: a cell failed (unless
+            ``allow_errors``); the message shows the cell and the traceback.
     """
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
@@ -217,7 +219,7 @@ def run_notebook(path, parameters: dict | None = None, *, timeout: int = 600, cw
     sockets = tempfile.mkdtemp(prefix="gnnrec-kernel-")
     km = KernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(sockets, "kernel"))
     try:
-        NotebookClient(nb, km=km, timeout=timeout, kernel_name=kernel_name,
+        NotebookClient(nb, km=km, timeout=timeout, kernel_name=kernel_name, allow_errors=allow_errors,
                        resources={"metadata": {"path": str(cwd)}}).execute()
     finally:
         if km.has_kernel:  # nbclient only shuts down kernels it started itself
@@ -229,6 +231,16 @@ def run_notebook(path, parameters: dict | None = None, *, timeout: int = 600, cw
             else:
                 os.environ[k] = v
     return nb
+
+
+def cell_errors(nb) -> list[tuple[int, str]]:
+    """``[(cell index, "Name: message")]`` for every code cell whose outputs hold an error."""
+    found = []
+    for index, cell in enumerate(_load(nb).cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                found.append((index, f"{output.get('ename')}: {output.get('evalue', '')}".rstrip(": ")))
+    return found
 
 
 def strip_outputs(nb):
