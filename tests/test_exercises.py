@@ -90,3 +90,8 @@ def test_gnnrec_check_prints_a_progress_table_and_exits_by_the_failed_ones(tmp_p
     assert "1 passed, 1 failed, 1 not attempted" in out and "ZeroDivisionError" in out
     assert cli.main(["check", str(notebook(setup, right, stub))]) == 0
     assert "1 passed, 0 failed, 1 not attempted" in capsys.readouterr().out
+
+
+def test_an_answer_of_an_unexpected_type_is_a_failed_verdict_not_an_error():
+    status, message = ex.judge("01-2", lambda scores, seen, k: object())
+    assert status == "failed" and ("could not use your answer" in message or "expected" in message)

@@ -6,6 +6,7 @@ from reference import by_user, popularity_ranking, recall_reference
 
 import gnnrec_lite as gl
 from gnnrec_lite.datasets import cache
+from gnnrec_lite.grading.exercises import load_all, read_exercises
 from lectures import assert_claims_hold, execute
 
 pytestmark = [pytest.mark.slow, pytest.mark.data]
@@ -19,6 +20,14 @@ def records():
 
 def test_claims_checked_in_fast_mode_hold():
     assert_claims_hold(STEM)
+
+
+def test_the_exercises_are_stubs_reported_not_attempted_and_the_notebook_runs_to_the_end():
+    nb, _ = execute(STEM)  # execute() fails on any cell that raises
+    verdicts = read_exercises(nb)
+    code = sorted(i for i, e in load_all().items() if i.startswith("01-") and e.kind == "code")
+    assert sorted(v["id"] for v in verdicts) == code and len(code) >= 4
+    assert {v["status"] for v in verdicts} == {"not attempted"}
 
 
 def test_dataset_counts_from_the_raw_ratings_file(records):

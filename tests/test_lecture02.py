@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import gnnrec_lite as gl
+from gnnrec_lite.grading.exercises import load_all, read_exercises
 from lectures import assert_claims_hold, execute
 
 pytestmark = [pytest.mark.slow]
@@ -41,6 +42,14 @@ def bpr_by_hand(pos, neg):
 
 def test_claims_checked_in_fast_mode_hold():
     assert_claims_hold(STEM)
+
+
+def test_the_exercises_are_stubs_reported_not_attempted_and_the_notebook_runs_to_the_end():
+    nb, _ = execute(STEM)  # execute() fails on any cell that raises
+    verdicts = read_exercises(nb)
+    code = sorted(i for i, e in load_all().items() if i.startswith("02-") and e.kind == "code")
+    assert sorted(v["id"] for v in verdicts) == code and len(code) >= 4
+    assert {v["status"] for v in verdicts} == {"not attempted"}
 
 
 def test_counterexample_recall_and_losses(records):

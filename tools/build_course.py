@@ -80,7 +80,8 @@ def stage_lectures(summary: dict, *, out: Path, fast: bool = False, only: str | 
         paths = [p for p in paths if p.stem.split("_")[0] in only.split(",")]
     for path in paths:
         start = time.perf_counter()
-        nb = run_notebook(path, {"FAST": True} if fast else None, timeout=1800)
+        nb = run_notebook(path, {"FAST": True} if fast else None, timeout=1800,
+                          env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})  # steady on a shared machine
         seconds = time.perf_counter() - start
         records, claims = read_records(nb), read_claims(nb)
         cache.atomic_write_text(folder / path.name, nbformat.writes(nb))

@@ -152,6 +152,8 @@ def stage_sources(src: Path, lectures: list[Path], homework: list[Path]) -> None
     for path in lectures:
         page = lecture_page(json.loads(path.read_text()))
         (src / "lectures" / path.name).write_text(json.dumps(page, indent=1))
+    for page in sorted((ROOT / "lectures").glob("appendix_*.md")):  # reading pages beside the lectures
+        shutil.copy(page, src / "lectures" / page.name)
     (src / "homework").mkdir()
     for path in homework:
         page = homework_page(json.loads(path.read_text()), path.stem)

@@ -296,21 +296,3 @@ def to_html(nb, path) -> Path:
     path = Path(path)
     atomic_write_bytes(path, body.encode("utf-8"))
     return path
-
-
-def main(argv=None) -> int:
-    """``python -m gnnrec_lite.notebook strip FILE...``: clear outputs before committing."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m gnnrec_lite.notebook", description=main.__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    strip = sub.add_parser("strip", help="clear outputs; keep tags and nbgrader metadata")
-    strip.add_argument("files", nargs="+")
-    args = parser.parse_args(argv)
-    for path in strip_files(args.files):
-        print(f"stripped {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -227,3 +227,78 @@ def embedding_snapshots(snapshots, labels=None, *, label_names=None, names=None,
         return {"epoch": epoch}
 
     return interactive_plot(draw, figsize=(6.5, 5.0), show=show, epoch=slider)
+
+
+# Lectures 03 and 05: what each model recommends to one user ---------------------------------------------------
+
+
+class LiveTable(LivePlot):
+    """Controls plus an HTML table rebuilt when they change; ``draw(**values) -> (html, results)``."""
+
+    def render(self) -> dict:
+        try:
+            page, results = self.draw(**self.values)
+        except ValueError as err:
+            self.last = {}
+            return {"text/html": f"<div class='gnnrec-message' style='color:#a40'>⚠ {html.escape(str(err))}</div>",
+                    "text/plain": f"! {err}"}
+        self.last = dict(results)
+        return {"text/html": f"<div class='gnnrec-live'>{page}</div>",
+                "text/plain": "; ".join(f"{k} = {_value_text(v)}" for k, v in self.last.items()) or "(table)"}
+
+
+def user_history(train: Interactions, user: int, k: int = 10) -> list[int]:
+    """The ``k`` items ``user`` rated highest in ``train`` (ratings if present, then the lower id)."""
+    mask = train.user == user
+    items = train.item[mask].tolist()
+    stars = train.rating[mask].tolist() if train.rating is not None else [0] * len(items)
+    return [i for _, i in sorted(zip(stars, items), key=lambda si: (-si[0], si[1]))][:k]
+
+
+def recommendation_table(lists: dict, train: Interactions, test: Interactions, user: int, k: int = 10):
+    """``(html, hits)``: the user's best-rated training items beside each model's top ``k``, held-out hits marked.
+
+    Args:
+        lists (dict): model name -> ``(num_users, >= k)`` item ids, best first, training items excluded.
+        train, test (Interactions): the user's history (with ``item_names``) and held-out items.
+    """
+    names = train.item_names or [str(i) for i in range(train.num_items)]
+    held_out = set(test.item[test.user == user].tolist())
+    columns = {"rated highest in training": [(names[i], False) for i in user_history(train, user, k)]}
+    hits = {}
+    for model, top in lists.items():
+        row = [int(i) for i in top[user][:k].tolist() if int(i) >= 0]
+        columns[model] = [(names[i], i in held_out) for i in row]
+        hits[f"{model}: held-out hits in top {k}"] = sum(i in held_out for i in row)
+    head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in columns)
+    body = ""
+    for r in range(k):
+        cells = []
+        for col in columns.values():
+            title, hit = col[r] if r < len(col) else ("", False)
+            text = html.escape(title)
+            cells.append(f"<td style='text-align:left'>{'<b>✓ ' + text + '</b>' if hit else text}</td>")
+        body += f"<tr>{''.join(cells)}</tr>"
+    foot = "".join(f"<td style='text-align:left'><i>{v} of {len(held_out)} held-out</i></td>" for v in hits.values())
+    page = (f"<p>user {user}: {int((train.user == user).sum())} training ratings, {len(held_out)} held out; "
+            f"<b>✓</b> marks a held-out movie</p><table class='gnnrec-results'><tr>{head}</tr>{body}"
+            f"<tr><td></td>{foot}</tr></table>")
+    return page, hits
+
+
+def recommendation_picker(lists: dict, train: Interactions, test: Interactions, users, *, k: int = 10,
+                          show: bool = True) -> LiveTable:
+    """A user picker over :func:`recommendation_table`; ``users`` are the choices, the first one shown at once."""
+    import ipywidgets as widgets
+
+    users = [int(u) for u in users]
+    if not users:
+        raise ValueError("users must name at least one user to pick from")
+    options = [(f"user {u} ({int((train.user == u).sum())} ratings)", u) for u in users]
+    picker = widgets.Dropdown(options=options, value=users[0], description="user")
+
+    def draw(user):
+        return recommendation_table(lists, train, test, user, k)
+
+    live = LiveTable(draw, {"user": picker})
+    return live.show() if show else live

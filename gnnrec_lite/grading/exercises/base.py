@@ -124,6 +124,8 @@ def judge(exercise_id: str, answer) -> tuple[str, str]:
         return "not attempted", "not attempted yet: your function still raises NotImplementedError"
     except Wrong as exc:
         return "failed", str(exc)
+    except Exception as exc:  # an answer of an unexpected type tripped the checker itself: still a verdict
+        return "failed", f"the check could not use your answer ({type(exc).__name__}: {exc}); see the exercise's task"
 
 
 def check(exercise_id: str, answer) -> str:
