@@ -95,3 +95,12 @@ def test_gnnrec_check_prints_a_progress_table_and_exits_by_the_failed_ones(tmp_p
 def test_an_answer_of_an_unexpected_type_is_a_failed_verdict_not_an_error():
     status, message = ex.judge("01-2", lambda scores, seen, k: object())
     assert status == "failed" and ("could not use your answer" in message or "expected" in message)
+
+
+def test_every_lecture_has_at_least_four_exercises_and_most_are_checked():
+    from pathlib import Path
+
+    lectures = sorted(p.stem.split("_")[0] for p in (Path(__file__).parents[1] / "lectures").glob("[0-9][0-9]_*.ipynb"))
+    by_lecture = {n: [e for i, e in REGISTRY.items() if i.startswith(f"{n}-")] for n in lectures}
+    assert all(len(found) >= 4 for found in by_lecture.values()), {n: len(f) for n, f in by_lecture.items()}
+    assert len(REGISTRY) >= 30 and len(CODE) >= 20, (len(REGISTRY), len(CODE))
