@@ -46,7 +46,7 @@ def test_heuristic_passes_settings_and_placeholders(mr, line):
 FAKE = {"bench": {"script": "bench_x.py", "sections": {"s": {
     "rows": {"a": {"t": {"median": 2.0, "min": 1.5, "max": 3.0}, "n": 1234}, "b": {"t": {"median": 0.5}}},
     "list": [0.25, 0.125], "lr": 0.005}}},
-    "lectures": {"copied": {"06_pinsage": "test"}, "records": {"06_pinsage": {"shared/recall@20": 0.333}}}}
+    "lectures": {"copied": {"06_pinsage": "test"}, "records": {"07_negatives": {"shared/recall@20": 0.333}}}}
 
 
 @pytest.mark.parametrize("placeholder, text", [
