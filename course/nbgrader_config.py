@@ -28,9 +28,14 @@ c.Exchange.timezone = "UTC"
 c.IncludeHeaderFooter.header = str(HERE / "header.ipynb")
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
-# --- executing submissions
+# --- executing submissions: the student's cells in a sandboxed kernel, the test cells in the grader (README.md)
 c.Execute.timeout = grading.DEFAULT_TIMEOUT          # seconds per cell; then the kernel is interrupted
 c.SafeExecute.cell_timeouts = grading.CELL_TIMEOUTS  # ... except these cells (hw2's training test)
+c.SafeExecute.sandbox = True                         # bubblewrap around each kernel (--no-sandbox turns it off)
+c.SafeExecute.memory_mb = 4096                       # a kernel's limits; a submission that hits one is graded
+c.SafeExecute.cpu_seconds = 900                      # as far as it got, and its result says which
+c.SafeExecute.processes = 128
+c.SafeExecute.file_mb = 64
 c.LimitOutputSize.max_lines = 200
 c.LimitOutputSize.max_chars = 20_000
 c.LimitOutputSize.max_traceback = 60
@@ -45,6 +50,7 @@ c.Autograde.autograde_preprocessors = [  # nbgrader's list, with two of its step
     SaveAutoGrades,
     AssignLatePenalties,
     CheckCellMetadata,
+    nbgrader_plugins.FlagSuspicious,   # code that tampers with grading: flagged for a person in the formgrader
 ]
 
 # --- late submissions: once an assignment has a due date in the gradebook (README.md), each started

@@ -1,7 +1,9 @@
-"""gnnrec_lite.grading (results, `gnnrec grade`), .nbgrader_plugins and .hwcheck (the test cells' helpers)."""
+"""gnnrec_lite.grading (results, `gnnrec grade`), .nbgrader_plugins, .hwcheck (the test cells' helpers) and the
+judge (.judge, .remote, .agent, .wire: test cells run in the grader, the notebook's code in its kernel)."""
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -10,10 +12,12 @@ import nbformat
 import numpy as np
 import pytest
 import torch
+from jupyter_core.utils import run_sync
 
 import gnnrec_lite as gl
 from gnnrec_lite import cli, grading
-from gnnrec_lite.grading import hwcheck, nbgrader_plugins
+from gnnrec_lite.grading import hwcheck, nbgrader_plugins, remote, sandbox, wire
+from gnnrec_lite.grading.judge import Judge, student_names
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -144,6 +148,28 @@ def test_no_dense_flags_a_dense_n_by_n_matrix():
             torch.zeros(6, 6)
 
 
+def test_in_judge_mode_the_checks_travel_with_each_call(monkeypatch):
+    """In the grader, setup() and guard() have nothing to do, and from_scratch / no_dense hand their checks to the
+    calls into the kernel: what the kernel reports is raised when the block ends, as at home."""
+    channel = type("Channel", (), {"watches": []})()
+    monkeypatch.setattr(hwcheck, "_judge", channel)
+    assert hwcheck.setup() is None and hwcheck.guard() == []
+    with pytest.raises(AssertionError, match="calls the library"):
+        with hwcheck.from_scratch("f", "gnnrec_lite.metrics") as watch:
+            assert channel.watches == [watch] and watch["spec"] == ("from_scratch", "f", "gnnrec_lite.metrics")
+            watch["seen"] = "f must be written from scratch, but it calls the library (gnnrec_lite.metrics.x)"
+    with pytest.raises(AssertionError, match="built a dense matrix"):
+        with hwcheck.no_dense(4, "propagate"):
+            channel.watches[0]["seen"] = "propagate must use sparse products, but to_dense() built a dense matrix"
+            torch.zeros(4, 4)  # the grader's own tensors are not what is checked
+    with hwcheck.no_dense(4, "propagate"), hwcheck.from_scratch("f", "gnnrec_lite.metrics"):
+        assert [w["spec"][0] for w in channel.watches] == ["no_dense", "from_scratch"]
+    with pytest.raises(KeyError):
+        with hwcheck.no_dense(4, "propagate"):
+            raise KeyError("the test's own error wins")
+    assert channel.watches == []
+
+
 def test_generator_is_private():
     a = torch.rand(3, generator=hwcheck.generator(4))
     torch.manual_seed(123)
@@ -269,9 +295,17 @@ def test_grade_command_errors_name_the_problem(capsys):
     assert "notebook not found: no/such/notebook.ipynb" in capsys.readouterr().err
 
 
+def test_grade_command_without_a_sandbox_says_what_to_do(monkeypatch, capsys):
+    monkeypatch.setattr(sandbox, "BWRAP", "/nonexistent/bwrap")
+    assert cli.main(["grade", "hw1", str(ROOT / "assignments" / "hw1" / "hw1.ipynb")]) == 1
+    err = capsys.readouterr().err
+    assert "no bubblewrap" in err and "make setup" in err and "--no-sandbox" in err
+
+
 @pytest.mark.slow
 def test_grade_command_prints_the_verdict_a_class_would_get(tmp_path, capsys):
-    """A learner's hw1 with Recall@K that forgets the training items: 8 / 10, and Part A says why."""
+    """A learner's hw1 with Recall@K that forgets the training items: 8 / 10, and Part A says why; graded
+    without the sandbox (--no-sandbox), the result says so."""
     released = nbformat.read(ROOT / "assignments" / "hw1" / "hw1.ipynb", 4)
     solved = nbformat.read(ROOT / "solutions" / "hw1" / "hw1.ipynb", 4)
     answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in solved.cells
@@ -282,9 +316,10 @@ def test_grade_command_prints_the_verdict_a_class_would_get(tmp_path, capsys):
             cell.source = answers[grade_id].replace("if exclude is not None:", "if False:")
     path = tmp_path / "mine.ipynb"
     nbformat.write(released, path)
-    assert cli.main(["grade", "hw1", str(path), "--keep", str(tmp_path / "kept")]) == 0
+    assert cli.main(["grade", "hw1", str(path), "--keep", str(tmp_path / "kept"), "--no-sandbox"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "hw1 for learner: 8 / 10 autograded points, 2 more graded by hand"
+    assert "note: graded without a sandbox" in out
     assert "A Recall@K" in out and "1 / 3" in out and "skip it, then take the top 2" in out
     assert "partE-answer1: no response" in out
     page = tmp_path / "kept" / "course" / "feedback" / "learner" / "hw1" / "hw1.html"
@@ -295,5 +330,165 @@ def test_grade_command_prints_the_verdict_a_class_would_get(tmp_path, capsys):
 def test_grade_command_is_registered_and_keeps_the_others():
     parser = cli.build_parser()
     args = parser.parse_args(["grade", "hw1", "x.ipynb"])
-    assert args.func is cli.run_grade and args.keep is None
+    assert args.func is cli.run_grade and args.keep is None and args.no_sandbox is False
     assert parser.parse_args(["data", "path"]).func is cli.data.run_path
+
+
+# ----------------------------------------------------------------------------- the judge: wire format
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta state")
+def test_answers_come_back_as_plain_data():
+    kept = []
+    value = {"list": [1, 2.5, math.inf, "s", None, True], "pair": (torch.arange(6).reshape(2, 3), torch.tensor([True])),
+             "coo": torch.eye(3).to_sparse(), "csr": torch.eye(3).to_sparse_csr(), "array": np.arange(3.0),
+             "scalar": np.float32(2.5), "size": torch.Size([2, 3]), "dtype": torch.int64, "other": object(),
+             "grad": torch.ones(2, requires_grad=True) * 3}
+    found = []
+    answer = json.loads(json.dumps(wire.encode(value, lambda obj: kept.append(obj) or len(kept), found)))
+    decoded = []
+    got = wire.decode(answer, lambda n, t, c: ("handle", n, t), decoded)
+    assert got["list"] == [1, 2.5, math.inf, "s", None, True] and isinstance(got["pair"], tuple)
+    assert torch.equal(got["pair"][0], torch.arange(6).reshape(2, 3)) and got["pair"][1].dtype == torch.bool
+    assert torch.equal(got["coo"].to_dense(), torch.eye(3)) and got["csr"].layout == torch.sparse_csr
+    assert got["array"].tolist() == [0.0, 1.0, 2.0] and type(got["scalar"]) is np.float32
+    assert got["size"] == torch.Size([2, 3]) and got["dtype"] is torch.int64 and got["other"] == ("handle", 1, "object")
+    assert [grad for _, grad in decoded] == [False, False, True] and len(found) == 3
+
+
+@pytest.mark.parametrize("answer", [
+    {"tensor": ["float32", [2], "AAAA"]},                   # 3 bytes for two float32s
+    {"tensor": ["object", [1], "AA=="]},                    # a dtype outside the allow-list
+    {"tensor": ["float32", [-1], ""]},                      # a negative size
+    {"pickle": "gASVAAAAAAAAAACMBW9zLm5hbWWULg=="},          # a kind that does not exist
+    {"float": "__import__('os')"},
+    {"list": {"not": "a list"}},
+])
+def test_a_forged_answer_is_refused(answer):
+    with pytest.raises((ValueError, TypeError, AttributeError)):
+        wire.decode(answer, lambda *a: None)
+
+
+def test_an_answer_nested_too_deeply_is_refused():
+    deep = 1
+    for _ in range(wire.MAX_DEPTH + 5):
+        deep = {"list": [deep]}
+    with pytest.raises(ValueError, match="nested too deeply"):
+        wire.decode(deep, lambda *a: None)
+
+
+def test_requests_carry_tensors_generators_and_handles_by_reference():
+    class Handle:
+        __gnnrec_remote__, __gnnrec_handle__ = True, 7
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    g = torch.Generator().manual_seed(3)
+    text, tensors, generators = wire.pack({"args": (x, x, g, Handle(), gl.Interactions(2, 2, [0], [1]))})
+    request, leaves, originals, gens = wire.unpack(text, lambda key: f"object {key}")
+    a, b, gen, handle, inter = request["args"]
+    assert a is b and a.requires_grad and a.is_leaf and tensors[0] is x and len(tensors) == len(leaves) == 3
+    assert handle == "object 7" and inter.num_users == 2 and torch.equal(originals[0], x.detach())
+    assert torch.equal(torch.rand(2, generator=gen), torch.rand(2, generator=torch.Generator().manual_seed(3)))
+
+
+def test_the_notebooks_exceptions_keep_their_builtin_type_never_their_class():
+    err = remote.remote_error({"type": "BadK", "bases": ["BadK", "ValueError", "Exception", "BaseException", "object"],
+                               "message": "k must be >= 1, got 0", "traceback": ["  File x, line 1"]})
+    assert isinstance(err, ValueError) and type(err).__name__ == "BadK" and str(err) == "k must be >= 1, got 0"
+    assert err.__gnnrec_traceback__ == ["  File x, line 1"]
+    exit_ = remote.remote_error({"type": "SystemExit", "bases": ["SystemExit", "BaseException"], "message": ""})
+    assert isinstance(exit_, Exception) and type(exit_).__name__ == "SystemExit"
+    assert isinstance(remote.remote_error({"type": "KeyboardInterrupt", "bases": []}), remote.CellTimeoutError)
+    assert type(remote.remote_error({"type": "ValueError", "bases": ["ValueError"], "message": "m"})) is ValueError
+
+
+def test_student_names_are_what_a_test_reads_from_the_notebook():
+    source = ("import math\nx = f(2)\ndef _t():\n    return g(x) + len([h])\nfor i in range(3):\n    y = i\n"
+              "try:\n    z\nexcept ValueError as exc:\n    exc\n")
+    assert student_names(source, {"torch", "gl"}) == ["f", "g", "h", "z"]
+
+
+# ----------------------------------------------------------------------------- the judge, with a real kernel
+NOTEBOOK = """
+import torch
+import gnnrec_lite as gl
+
+def double(x):
+    print("doubling")
+    return 2 * x
+
+def square_sum(x):
+    return (x ** 2).sum()
+
+def picky(k):
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    return k
+
+def lazy():
+    return gl.metrics.recall_at_k(torch.zeros(1, 1, dtype=torch.long), gl.Interactions(1, 1, [0], [0]), 1)
+
+def scale_in_place(x):
+    x.mul_(10)
+
+def slow():
+    while True:
+        pass
+
+def killer():
+    import os
+    os._exit(3)
+
+value = 0.25
+# what a dishonest notebook does to tests that run beside it
+from gnnrec_lite.grading import hwcheck
+hwcheck.close = hwcheck.check = lambda *a, **k: None
+get_ipython().input_transformers_post.append(lambda lines: ["pass\\n"] if "hwcheck" in "".join(lines) else lines)
+import sys
+sys.settrace(lambda *a: None)
+"""
+
+TESTS = {
+    "passes": 'hwcheck.close(double(torch.tensor([1.0, 2.0])), [2.0, 4.0], "double"); print("ok")',
+    "fails": 'hwcheck.close(double(1.0), 3.0, "double of one")',
+    "gradient": 'x = torch.tensor([1.0, 2.0], requires_grad=True)\nsquare_sum(x).backward()\n'
+                'hwcheck.close(x.grad, [2.0, 4.0], "gradient")',
+    "raises": 'try:\n    picky(0)\nexcept ValueError as exc:\n    hwcheck.check("k" in str(exc), "message")\n'
+              'else:\n    raise AssertionError("picky(0) should raise")',
+    "library": 'with hwcheck.from_scratch("lazy", "gnnrec_lite.metrics"):\n    lazy()',
+    "value": 'hwcheck.close(value, 0.25, "value")\nhwcheck.check(not isinstance(double, type(len)), "a proxy")',
+    "in-place": 'x = torch.ones(2)\nscale_in_place(x)\nhwcheck.close(x, [10.0, 10.0], "changed in place")',
+    "missing": "undefined_name()",
+    "slow": "slow()",
+    "after-slow": 'hwcheck.close(picky(2), 2, "still answering")',
+    "killer": "killer()",
+    "after-killer": "picky(2)",
+}
+
+
+@pytest.mark.slow
+def test_the_judge_runs_tests_beside_not_inside_the_notebooks_kernel(tmp_path):
+    """The notebook patches hwcheck, rewrites later cells and traces; the verdicts come out honest anyway."""
+    km = sandbox.SandboxedKernelManager(kernel_name="python3", transport="ipc", ip=str(tmp_path / "kernel"))
+    km.connection_file = str(tmp_path / "kernel.json")
+    run_sync(km.start_kernel)()
+    client = km.blocking_client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        reply = client.execute_interactive(NOTEBOOK, timeout=60)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        judge = Judge(remote.Channel(km, lambda: f"exit status {km.exit_code()}"))
+        assert judge.setup("import torch\nfrom gnnrec_lite.grading import hwcheck\nhwcheck.setup()") is None
+        out = {name: judge.test(name, source, 4) for name, source in TESTS.items()}
+        judge.channel.close()
+    finally:
+        client.stop_channels()
+        run_sync(km.shutdown_kernel)(now=True)
+    errors = {name: [(o.ename, o.evalue) for o in outs if o.output_type == "error"] for name, outs in out.items()}
+    assert [o.text for o in out["passes"]] == ["doubling\nok\n"] and errors["passes"] == []
+    assert errors["fails"] == [("AssertionError", "double of one: expected 3, got 2")]
+    assert errors["gradient"] == errors["raises"] == errors["value"] == errors["in-place"] == []
+    assert errors["library"][0][0] == "AssertionError" and "must be written from scratch" in errors["library"][0][1]
+    assert errors["missing"] == [("NameError", "name 'undefined_name' is not defined")]
+    assert errors["slow"][0][0] == "CellTimeoutError" and errors["after-slow"] == []
+    assert errors["killer"][0][0] == "KernelDied" and "exit status 3" in errors["killer"][0][1]
+    assert errors["after-killer"][0][0] == "KernelDied"

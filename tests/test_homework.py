@@ -111,6 +111,7 @@ def test_make_targets_for_the_homework_set_themselves_up():
         rule = re.search(rf"^{target}:([^\n]*)\n\t([^\n]*)", text, flags=re.M)
         assert rule and "setup" in rule.group(1).split(), f"make {target} should depend on setup"
         assert f"tools/homework.py {target}" in rule.group(2)
+    assert "tools/homework.py autograde --jobs $(or $(JOBS),1)" in text  # make autograde JOBS=4
 
 
 # ----------------------------------------------------------------------------- hw1 against the library

@@ -1,16 +1,21 @@
-"""The homework through the real nbgrader, end to end, in a temporary course (never the repo's course/).
+"""The homework through the real nbgrader, end to end, in temporary courses (never the repo's course/).
 
 One session batch does the expensive work once: release every homework
-(tools/homework.py, as `make release` does), submit the three reference
-solutions and a set of adversarial hw1 submissions, autograde them all in one
-`nbgrader autograde` run and generate the feedback. The tests then read the
-gradebook, the autograded notebooks and the feedback pages.
+(tools/homework.py, as `make release` does), submit for every homework the
+reference solution, the stub and the dishonest submissions of tests/cheats.py
+(plus adversarial hw1 submissions), autograde each homework in one batch, two
+submissions at a time in their own sandboxes (`make autograde JOBS=2`), and
+generate the feedback. The tests then read the gradebook, the autograded
+notebooks and the feedback pages. A second, small class is graded serially and
+in two shards in separate copies of the course, and the merged gradebook must
+equal the serial one and the parallel batch.
 """
 
 from __future__ import annotations
 
 import html
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -26,10 +31,13 @@ sys.path.insert(0, str(ROOT / "tools"))
 import homework  # noqa: E402
 
 sys.path.pop(0)
+import cheats  # noqa: E402  (tests/cheats.py)
 
 pytestmark = [pytest.mark.slow, pytest.mark.data]  # hw2 trains on MovieLens-100K
 HOMEWORK = tuple(grading.HOMEWORK)
 TIMEOUT = 15  # per-cell seconds in the batch, so the infinite loop costs little; hw2's training keeps its own budget
+JOBS = 2  # submissions graded at a time in the batch
+CHEATS = cheats.NAMES
 
 
 # ----------------------------------------------------------------------------- adversarial hw1 submissions
@@ -103,14 +111,14 @@ def attacks(released, source) -> dict:
                                "    torch.manual_seed(k)\n    import random, numpy\n    random.seed(k)\n"
                                "    numpy.random.seed(k)\n    ### BEGIN SOLUTION"), 10, "Part A hidden tests passed"),
         "monkeypatch": (_edit(_wrong(good()), "partA-code", "def recall_at_k", PATCHES + "\n\ndef recall_at_k"), 8,
-                        "the tests use the originals"),
+                        "skip it, then take the top 2"),
         "swallow-errors": (_edit(_wrong(good()), "partA-code", "def recall_at_k",
                                  "get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)\n\n\n"
                                  "def recall_at_k"), 8, "skip it, then take the top 2"),
         "shadowed-builtins": (_edit(good(), "partD-code", "shifted = toy.scores + torch.tensor([[1.5], [-1.5]])",
                                     "shifted = toy.scores + torch.tensor([[0.0], [0.0]])\n"
                                     "def min(*a): return 1e9\ndef max(*a): return -1e9\nsum = 0"), 8,
-                              "the builtin max"),
+                              "should all score above the negative edges"),
         "invalid-json": ('{"cells": [ this is not JSON', 0, "not a valid notebook"),
         "late": (good(), 8, "Part A visible test passed"),  # a day and a second late: 2 started days, 20% off
     }
@@ -124,6 +132,16 @@ def attacks(released, source) -> dict:
     return out
 
 
+def others(hw, released, source) -> dict:
+    """hw2 and hw3: student id -> (notebook, expected score, phrase), besides the cheats."""
+    out = {"reference": (_filled(released, source), 10, "Part A visible test passed"),
+           "stub": (cheats.copy(released), 0, "NotImplementedError")}
+    if hw == "hw3":  # forgets the cap on hard negatives: the hidden Part D test catches it
+        out["wrong-answer"] = (_edit(_filled(released, source), "partD-code", "return int(min(max_hard, step * "
+                                     "(epoch - 1)))", "return int(step * (epoch - 1))"), 9, "(capped)")
+    return out
+
+
 # ----------------------------------------------------------------------------- the session batch
 @pytest.fixture(scope="session")
 def batch(tmp_path_factory):
@@ -132,22 +150,21 @@ def batch(tmp_path_factory):
     course = base / "course-copy" / "course"
     source = {hw: nbformat.read(ROOT / "solutions" / hw / f"{hw}.ipynb", as_version=4) for hw in HOMEWORK}
     student_nb = {hw: nbformat.read(base / "fresh" / hw / f"{hw}.ipynb", as_version=4) for hw in HOMEWORK}
-    for hw in ("hw2", "hw3"):
-        _submit(course, "reference", hw, _filled(student_nb[hw], source[hw]))
-    expected = attacks(student_nb["hw1"], source["hw1"])
-    for student, (nb, _, _) in expected.items():
-        _submit(course, student, "hw1", nb)
+    expected = {"hw1": attacks(student_nb["hw1"], source["hw1"])}
+    expected |= {hw: others(hw, student_nb[hw], source[hw]) for hw in ("hw2", "hw3")}
+    for hw in HOMEWORK:
+        expected[hw] |= {name: (nb, 0, None) for name, nb in cheats.cheats(student_nb[hw], hw).items()}
+        for student, (nb, _, _) in expected[hw].items():
+            _submit(course, student, hw, nb)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "gnnrec") as gb:
         gb.update_or_create_assignment("hw1", duedate=parse_utc("2030-01-01 00:00:00 UTC"))
     (course / "submitted" / "late" / "hw1" / "timestamp.txt").write_text("2030-01-02 00:00:01 UTC")
-    log = grading.run_nbgrader(course, "autograde", "--assignment=*", "--force", f"--Execute.timeout={TIMEOUT}",
-                               check=False)
-    grading.run_nbgrader(course, "generate_feedback", "--assignment=*", "--force", check=False)
-    results = {hw: grading.collect_results(course, hw) for hw in HOMEWORK}
-    for hw in HOMEWORK:
-        grading.write_missing_feedback(course, hw, results[hw])
-    return dict(base=base, course=course, drifted=drifted, results=results, expected=expected, log=log,
-                source=source)
+    logs: list = []
+    results = homework.autograde(HOMEWORK, course=course, jobs=JOBS, extra=[f"--Execute.timeout={TIMEOUT}"],
+                                 logs=logs)
+    homework.feedback(HOMEWORK, course=course)
+    return dict(base=base, course=course, drifted=drifted, results=results, expected=expected, logs=logs,
+                source=source, released=student_nb)
 
 
 def _submit(course, student, hw, nb):
@@ -231,11 +248,11 @@ def test_reference_solutions_get_full_marks(batch, hw):
 
 def test_adversarial_batch_was_not_stopped_and_every_score_is_as_expected(batch):
     results = batch["results"]["hw1"]
-    assert set(results) == set(batch["expected"]), "every submission, even the broken ones, has a result"
-    log = batch["log"].stdout + batch["log"].stderr
+    assert set(results) == set(batch["expected"]["hw1"]), "every submission, even the broken ones, has a result"
+    log = next(text for text in batch["logs"] if "'invalid-json'" in text)
     assert "error processing assignment 'hw1' for student 'invalid-json'" in log  # nbgrader logged it ...
     assert "Autograding" in log.split("invalid-json", 1)[1]  # ... and went on with the students after it
-    table = {s: (results[s].score, exp) for s, (_, exp, _) in batch["expected"].items()}
+    table = {s: (results[s].score, exp) for s, (_, exp, _) in batch["expected"]["hw1"].items()}
     wrong = {s: got for s, (got, exp) in table.items() if got != exp}
     assert not wrong, "\n\n".join(grading.format_result(results[s]) for s in wrong) + f"\n{table}"
     assert results["invalid-json"].problems[0].startswith("not graded")
@@ -245,20 +262,59 @@ def test_adversarial_batch_was_not_stopped_and_every_score_is_as_expected(batch)
     assert results["late"].problems == ["late submission: 2 points off"]
     for student, flag in (("os-exit", "os._exit"), ("swallow-errors", "set_custom_exc"), ("monkeypatch", "hwcheck")):
         assert any(flag in p for p in results[student].problems), (student, results[student].problems)
+    assert any("CellTimeoutError" in m for m in results["infinite-loop"].parts["A"].messages)
+
+
+@pytest.mark.parametrize("hw", HOMEWORK)
+@pytest.mark.parametrize("cheat", CHEATS)
+def test_every_cheat_scores_zero_and_is_flagged_for_a_person(batch, hw, cheat):
+    """Stub answers plus a trick that fooled in-kernel tests: zero, and the formgrader flags the submission."""
+    res = batch["results"][hw][cheat]
+    assert res.score == 0 and res.max_score == 10, grading.format_result(res)
+    assert not res.problems[0].startswith("not graded"), res.problems  # graded, as far as it got
+    assert any(not p.startswith(("graded", "hit the")) for p in res.problems), res.problems
+    with Gradebook(f"sqlite:///{batch['course'] / 'gradebook.db'}", "gnnrec") as gb:
+        assert gb.find_submission_notebook(hw, hw, cheat).flagged
+
+
+@pytest.mark.parametrize("hw", HOMEWORK)
+def test_no_other_students_grade_changes(batch, hw):
+    """The reference keeps full marks, every honest student the score it earns, and nothing wrote into the
+    gradebook from a notebook (the SQL cheat sets manual_score = 100 on every grade it can reach)."""
+    results = batch["results"][hw]
+    for student, (_, expected, _) in batch["expected"][hw].items():
+        assert results[student].score == expected, grading.format_result(results[student])
+    with Gradebook(f"sqlite:///{batch['course'] / 'gradebook.db'}", "gnnrec") as gb:
+        touched = [(s.student.id, g.name) for s in gb.assignment_submissions(hw) for nb in s.notebooks
+                   for g in nb.grades if g.manual_score is not None]
+        flagged = {s.student.id for s in gb.assignment_submissions(hw) for nb in s.notebooks if nb.flagged}
+    assert touched == []
+    for student, res in results.items():  # flagged exactly when its code does something a person should see
+        assert (student in flagged) == any(p.startswith("cell ") for p in res.problems), (student, res.problems)
+
+
+def test_the_kernel_never_saw_the_hidden_tests_or_the_course(batch):
+    """Graded in a sandbox: every autograded notebook says so, and none of the course's files reached a kernel."""
+    for hw in HOMEWORK:
+        for student in batch["expected"][hw]:
+            path = batch["course"] / "autograded" / student / hw / f"{hw}.ipynb"
+            if path.is_file():
+                info = nbformat.read(path, as_version=4).metadata["gnnrec"]
+                assert info["sandbox"] and info["tests_in_grader"], (hw, student, info)
 
 
 @pytest.mark.parametrize("student", ["reference", "stub", "wrong-answer", "exception", "infinite-loop", "huge-output",
                                      "edited-test", "deleted-test", "library-call", "sys-exit", "os-exit",
                                      "reseeded-rng", "monkeypatch", "swallow-errors", "shadowed-builtins",
-                                     "invalid-json", "late"])
+                                     "invalid-json", "late", *CHEATS])
 def test_feedback_explains_the_score_and_hides_hidden_tests(batch, student):
     page = _feedback(batch, student)
     text = _text(page)
-    phrase = batch["expected"][student][2]
-    assert phrase in text, f"{student}: the feedback lacks {phrase!r}"
+    phrase = batch["expected"]["hw1"][student][2]
+    assert phrase is None or phrase in text, f"{student}: the feedback lacks {phrase!r}"
     assert grading.HIDDEN_BEGIN not in text
     secret = _hidden_lines(batch["source"]["hw1"])
-    if student == "stub":  # handed in the released notebook: no solution may appear either
+    if student == "stub" or student in CHEATS:  # handed in the released notebook: no solution may appear either
         secret += _secret_lines(batch["source"]["hw1"])
     shown = [line for line in secret if line in text]
     assert not shown, f"{student}: the feedback shows {shown[:3]}"
@@ -284,3 +340,75 @@ def _hidden_lines(nb) -> list[str]:
 def _text(page: str) -> str:
     """The visible text of an HTML page: tags removed (code is split into highlighting spans), entities decoded."""
     return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+# ----------------------------------------------------------------------------- a class on several cores and machines
+CLASS = ("cheat-settrace", "late", "reference", "wrong-answer")  # flags, late penalties, full and partial marks
+
+
+@pytest.fixture(scope="session")
+def sharded(batch, tmp_path_factory):
+    """The same small class graded serially, and in two shards graded in two separately released copies of the
+    course, merged (`tools/homework.py merge`) into a third copy that graded nothing."""
+    base = tmp_path_factory.mktemp("sharded")
+    courses = {}
+    for name in ("serial", "a", "b"):  # each its own `make release`: the gradebooks' ids differ
+        courses[name] = grading.make_course(base / name, ["hw1"])
+        grading.run_nbgrader(courses[name], "generate_assignment", "hw1", "--force")
+    shutil.copytree(base / "a", base / "merged")
+    courses["merged"] = base / "merged" / "course"
+    for course in courses.values():
+        for student in CLASS:
+            shutil.copytree(batch["course"] / "submitted" / student, course / "submitted" / student)
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "gnnrec") as gb:
+            gb.update_or_create_assignment("hw1", duedate=parse_utc("2030-01-01 00:00:00 UTC"))
+    extra = [f"--Execute.timeout={TIMEOUT}"]
+    homework.autograde(["hw1"], course=courses["serial"], extra=extra)
+    homework.autograde(["hw1"], course=courses["a"], shard=(1, 2), out=base / "shard-1", extra=extra)
+    homework.autograde(["hw1"], course=courses["b"], shard=(2, 2), out=base / "shard-2", extra=extra)
+    assert homework.main(["merge", str(base / "shard-1"), str(base / "shard-2"),
+                          "--course", str(courses["merged"])]) == 0
+    for name in ("serial", "merged"):
+        homework.feedback(["hw1"], course=courses[name])
+        homework.export(course=courses[name])
+    return dict(base=base, courses=courses)
+
+
+def _rows(course, students=CLASS) -> dict:
+    """What a gradebook holds about each student's hw1, by name (ids differ between gradebooks)."""
+    with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}", "gnnrec") as gb:
+        return {sub.student.id: (str(sub.timestamp), [(nb.flagged, nb.late_submission_penalty,
+                                                       sorted((g.name, g.auto_score, g.manual_score,
+                                                               g.needs_manual_grade) for g in nb.grades),
+                                                       sorted((c.name, c.auto_comment, c.manual_comment)
+                                                              for c in nb.comments)) for nb in sub.notebooks])
+                for sub in gb.assignment_submissions("hw1") if sub.student.id in students}
+
+
+def _outputs(course, student) -> list:
+    nb = nbformat.read(Path(course) / "autograded" / student / "hw1" / "hw1.ipynb", as_version=4)
+    return [(c.source, c.get("outputs")) for c in nb.cells]
+
+
+def test_shards_graded_apart_merge_into_the_serial_result(sharded, batch):
+    """Two shards from two copies of the course, merged: the gradebook, the autograded notebooks, the feedback
+    and the export of a serial run; and the same grades as the parallel batch (JOBS=2)."""
+    serial, merged = sharded["courses"]["serial"], sharded["courses"]["merged"]
+    assert _rows(merged) == _rows(serial) == _rows(batch["course"])
+    assert set(_rows(merged)) == set(CLASS)
+    for student in CLASS:
+        assert _outputs(merged, student) == _outputs(serial, student) == _outputs(batch["course"], student), student
+        page = (merged / "feedback" / student / "hw1" / "hw1.html").read_text()
+        assert page == (serial / "feedback" / student / "hw1" / "hw1.html").read_text(), student
+    csv = {name: sorted((sharded["courses"][name] / "grades.csv").read_text().splitlines())
+           for name in ("serial", "merged")}
+    assert csv["merged"] == csv["serial"] and len(csv["serial"]) == len(CLASS) + 1
+
+
+def test_a_shard_leaves_the_course_as_it_was_and_names_its_part(sharded):
+    graded = {p.parent.name for p in (sharded["base"] / "shard-1" / "autograded").glob("*/hw1")}
+    assert graded == set(CLASS[0::2]) and not (sharded["courses"]["a"] / "autograded").exists()
+    assert grading.parse_shard("2/8") == (2, 8)
+    for bad in ("0/2", "3/2", "2", "a/b"):
+        with pytest.raises(ValueError, match="shard must be i/N"):
+            grading.parse_shard(bad)

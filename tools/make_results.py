@@ -443,6 +443,19 @@ def t_autograde(r):
         for hw, x in sorted(lookup(r, "autograde:").items())])
 
 
+def t_autograde_jobs(r):
+    """``make autograde JOBS=N``: the class graded N at a time (sections that measured several values of N)."""
+    rows = []
+    for hw, x in sorted(lookup(r, "autograde:").items()):
+        for jobs, j in sorted(x.get("jobs", {}).items(), key=lambda kv: int(kv[0])):
+            rows.append([hw, jobs, x["graded"], f"{j['seconds'] / 60:.2f}",
+                         ", ".join(f"{s / 60:.2f}" for s in j["seconds_each"]),
+                         f"{j['seconds'] / x['graded']:.1f}", f"{x['speedup'][jobs]:.2f}x",
+                         f"{j['peak_job_mb']:,.0f} MB", f"{j['peak_tree_mb']:,.0f} MB"])
+    return md(["homework", "JOBS", "graded", "minutes (median)", "each run", "s / submission", "speed-up",
+               "peak RSS per job", "peak RSS, all"], rows)
+
+
 LECTURE_ROWS = [  # lecture, what, result: formatted from the LECTURE_KEYS names
     ("01", "most popular, Recall@20 with / without excluding seen items",
      "{popular_recall20:.4f} / {popular_recall20_seen:.4f} ({popular_seen_slots:.1f} of 20 slots hold seen movies)"),
@@ -502,6 +515,7 @@ def t_machines(r):
 
 
 TABLES = {
+    "autograde.jobs": t_autograde_jobs,
     "train.default": t_train_default, "train.tuning": t_train_tuning, "train.same_budget": t_train_same_budget,
     "train.early_stopping": t_train_early_stopping, "train.msr": t_train_msr, "train.speed": t_train_speed,
     "train.gowalla": t_train_gowalla, "eval.ml100k": t_eval_ml100k, "eval.gowalla": t_eval_gowalla,

@@ -6,7 +6,8 @@ Introduced with the homework. The course root is ``course/`` (its
 :mod:`gnnrec_lite.grading.nbgrader_plugins`). :func:`make_course` copies that
 layout, :func:`run_nbgrader` runs one nbgrader command in it, and
 :func:`grade_notebook` (behind ``gnnrec grade hw1 NOTEBOOK``) gives one
-notebook the verdict a class would get, in a temporary course.
+notebook the verdict a class would get, in a temporary course, sandboxed as
+a class is.
 """
 
 from __future__ import annotations
@@ -78,16 +79,29 @@ def run_nbgrader(course, *args: str, timeout: float | None = None, check: bool =
     return proc
 
 
-def grade_notebook(homework: str, notebook, *, workdir=None, repo=None) -> Result:
+def sandbox_args(sandbox: bool = True) -> list[str]:
+    """nbgrader arguments for grading with or without the sandbox; with it, first check that one can start here
+    (:class:`~gnnrec_lite.grading.sandbox.SandboxUnavailable` says what to do otherwise)."""
+    if not sandbox:
+        return ["--SafeExecute.sandbox=False"]
+    from .sandbox import check
+
+    check()
+    return []
+
+
+def grade_notebook(homework: str, notebook, *, workdir=None, repo=None, sandbox: bool = True) -> Result:
     """Autograde one notebook in a temporary course with the real nbgrader (visible and hidden tests).
 
     Returns the :class:`Result`; ``workdir`` keeps the course folder (feedback
-    in ``workdir/course/feedback``), otherwise it is removed.
+    in ``workdir/course/feedback``), otherwise it is removed. The notebook runs
+    in a sandbox unless ``sandbox`` is False (its result then says so).
     """
     homework = check_homework(homework)
     notebook = Path(notebook)
     if not notebook.is_file():
         raise FileNotFoundError(f"notebook not found: {notebook}")
+    extra = sandbox_args(sandbox)
     tmp = None if workdir is not None else tempfile.TemporaryDirectory(prefix="gnnrec-grade-")
     try:
         course = make_course(workdir if tmp is None else tmp.name, [homework], repo=repo)
@@ -96,7 +110,7 @@ def grade_notebook(homework: str, notebook, *, workdir=None, repo=None) -> Resul
         target = course / "submitted" / student / homework
         target.mkdir(parents=True, exist_ok=True)
         shutil.copy2(notebook, target / f"{homework}.ipynb")
-        run_nbgrader(course, "autograde", homework, "--force", check=False)
+        run_nbgrader(course, "autograde", homework, "--force", *extra, check=False)
         run_nbgrader(course, "generate_feedback", homework, "--force", check=False)
         results = collect_results(course, homework)
         write_missing_feedback(course, homework, results)

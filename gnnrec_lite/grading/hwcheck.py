@@ -23,9 +23,16 @@ could have changed. The checks here defend against what real submissions do:
   :func:`setup` prints warnings on stdout instead.
 
 Tests build their random fixtures with their own ``torch.Generator``, so a
-student who reseeds the global RNG changes nothing either. What an in-kernel
-check cannot rule out (a notebook that edits this module or the kernel's own
-machinery) is flagged for a person by :func:`gnnrec_lite.grading.results.scan_cells`.
+student who reseeds the global RNG changes nothing either.
+
+These defences serve the student who runs the tests at home. When the class is
+graded, the test cells do not run in the student's kernel at all: the grader
+runs them (:mod:`gnnrec_lite.grading.judge`) with this module in judge mode
+(``_judge`` set), where :func:`setup` and :func:`guard` have nothing to do,
+:func:`from_scratch` and :class:`no_dense` send their checks along with each
+call into the kernel, and helpers that take the student's model class
+(:func:`lightgcn_recall`, :func:`lightgcn_forward`) run their model part in
+the kernel and judge the result here.
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ _WATCHED_MODULES = [math, random, np, np.random, np.testing, np.linalg, torch, t
 _original: dict = {}  # (owner, name) -> object, filled by setup()
 _names: dict = {}  # the notebook's names bound by the setup cell (torch, gl, hwcheck, ...)
 _IPYTHON_NAMES = {"In", "Out", "exit", "quit", "get_ipython", "open"}
+_judge = None  # the grader's line into the student's kernel while it runs a test cell (judge.judging sets it)
 
 
 def _owners():
@@ -70,6 +78,8 @@ def _owners():
 
 def setup() -> None:
     """Record the functions tests rely on and route warnings to stdout. Run once, first."""
+    if _judge is not None:
+        return
     torch.set_num_threads(1)
     if not _original:
         _original.update(((builtins, name), getattr(builtins, name)) for name in _WATCHED_BUILTINS)
@@ -98,6 +108,8 @@ def _shell():
 
 def guard() -> list[str]:
     """Put back every recorded function the notebook replaced or deleted; returns their names."""
+    if _judge is not None:  # the grader's own process: the notebook cannot have touched anything
+        return []
     restored = []
     for (owner, name), obj in _original.items():
         if vars(owner).get(name, None) is not obj:
@@ -208,6 +220,9 @@ def from_scratch(task: str, *modules: str):
         modules (str): library modules the task must not use, e.g. ``"gnnrec_lite.metrics"``;
             a package (``"gnnrec_lite.negatives"``) stands for every file in it.
     """
+    if _judge is not None:
+        yield from _in_kernel(("from_scratch", task, *modules))
+        return
     files, folders = {}, {}
     for name in modules:
         module = sys.modules.get(name) or __import__(name, fromlist=["_"])
@@ -239,6 +254,18 @@ def from_scratch(task: str, *modules: str):
                              "the library version is what it is compared with, not what it may use")
 
 
+def _in_kernel(spec):
+    """Judge mode: the check runs in the kernel around every call made inside; its verdict is raised here."""
+    watch = {"spec": spec, "seen": None}
+    _judge.watches.append(watch)
+    try:
+        yield watch
+    finally:
+        _judge.watches.remove(watch)
+    if watch["seen"]:
+        raise AssertionError(watch["seen"])
+
+
 class no_dense(TorchFunctionMode):
     """Fail if a torch call inside makes a dense tensor with at least ``n * n`` entries.
 
@@ -248,7 +275,14 @@ class no_dense(TorchFunctionMode):
 
     def __init__(self, n: int, task: str) -> None:
         super().__init__()
-        self.limit, self.task, self.seen = n * n, task, None
+        self.n, self.limit, self.task, self.seen, self._watch = n, n * n, task, None, None
+
+    def __enter__(self):
+        if _judge is None:
+            return super().__enter__()
+        self._watch = _in_kernel(("no_dense", self.n, self.task))
+        next(self._watch)
+        return self
 
     def __torch_function__(self, func, types_, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
@@ -259,6 +293,13 @@ class no_dense(TorchFunctionMode):
         return out
 
     def __exit__(self, exc_type, exc, tb):
+        if self._watch is not None:
+            watch, self._watch = self._watch, None
+            if exc_type is None:
+                next(watch, None)  # raises the kernel's verdict, if any
+            else:
+                watch.close()
+            return False
         result = super().__exit__(exc_type, exc, tb)
         if exc_type is None and self.seen is not None:
             raise AssertionError(f"{self.task} must use sparse products, but {self.seen}() built a dense "
@@ -271,37 +312,8 @@ def generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-# ----------------------------------------------------------------------------- homework 2
-LIGHTGCN_RECIPE = {"num_epochs": 6, "batch_size": 8192, "lr": 0.03, "embedding_dim": 64, "num_layers": 3}
-LIGHTGCN_THRESHOLD = 0.22  # Recall@20 to reach; the reference gets about 0.29, most-popular about 0.17
-
-
-def lightgcn_recall(model_class, seed: int = 0) -> float:
-    """Homework 2's training check: Recall@20 of ``model_class`` trained with the fixed recipe.
-
-    ML-100K, per-user random 80/20 split with ``seed``; the model is built as
-    ``model_class(train, embedding_dim=64, num_layers=3)`` right after
-    ``torch.manual_seed(seed)`` and trained with BPR (:data:`LIGHTGCN_RECIPE`,
-    sampler seeded by ``seed``), about 5-10 s on one thread.
-    """
-    from ..datasets import load
-    from ..splits import random_split
-    from ..train import train_bpr
-
-    recipe = dict(_RECIPE)
-    train, test = random_split(load("ml-100k"), 0.8, seed=seed)
-    torch.manual_seed(seed)
-    model = model_class(train, embedding_dim=recipe.pop("embedding_dim"), num_layers=recipe.pop("num_layers"))
-    train_bpr(model, train, seed=seed, eval_every=0, progress=False, **recipe)
-    model.eval()
-    with torch.no_grad():
-        user_emb, item_emb = model()
-    return _evaluate((_detach(user_emb), _detach(item_emb)), train, test, k=20)["recall@20"]
-
-
 _this = sys.modules[__name__]
-_RECIPE = tuple(LIGHTGCN_RECIPE.items())  # a frozen copy: editing the dict above changes nothing
-from ..metrics import evaluate as _evaluate  # noqa: E402  (captured before any student code runs)
+from .hwmodel import LIGHTGCN_RECIPE, LIGHTGCN_THRESHOLD, lightgcn_forward, lightgcn_recall  # noqa: E402
 
 __all__ = ["LIGHTGCN_RECIPE", "LIGHTGCN_THRESHOLD", "check", "close", "equal", "from_scratch", "generator", "guard",
-           "lightgcn_recall", "no_dense", "setup"]
+           "lightgcn_forward", "lightgcn_recall", "no_dense", "setup"]

@@ -4,82 +4,29 @@ Introduced with the homework (see ``course/README.md``). Each closes a gap
 between what nbgrader does by default and what fair grading of real
 submissions needs:
 
-* :class:`SafeExecute`: per-cell time budgets by ``grade_id``; a kernel that
-  dies (``os._exit``, a segfault, the out-of-memory killer) fails the cells
-  left instead of losing the whole submission; a graded cell that did not run
-  never passes.
+* :class:`SafeExecute` (in :mod:`.execute`): the student's cells in a
+  sandboxed kernel, the test cells in the grader, per-cell time budgets, and a
+  kernel that dies fails the cells left instead of losing the submission.
 * :class:`LimitOutputSize`: nbgrader's line cap plus a cap on characters.
 * :class:`HideHiddenTests`: feedback without hidden-test source and without
   the tracebacks that would quote it.
 * :class:`LatePenaltyPerDay`: a share of the score per started day late.
+* :class:`FlagSuspicious`: flags a submission whose code tampers with the
+  grading, so the formgrader shows it to a person.
 """
 
 from __future__ import annotations
 
 import re
 
-import nbformat
-from nbclient.exceptions import DeadKernelError
 from nbgrader.plugins import LateSubmissionPlugin
-from nbgrader.preprocessors import Execute, LimitOutput, NbGraderPreprocessor
-from traitlets import Dict, Float, Integer
+from nbgrader.preprocessors import LimitOutput, NbGraderPreprocessor
+from traitlets import Float, Integer
+
+from .execute import KERNEL_DIED, SafeExecute
+from .results import scan_cells
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-KERNEL_DIED = "KernelDied"
-
-
-def _error(ename: str, evalue: str) -> nbformat.NotebookNode:
-    return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
-
-
-class SafeExecute(Execute):
-    """nbgrader's ``Execute``, with per-cell time budgets, and a kernel that dies fails the cells left.
-
-    ``cell_timeouts`` maps a ``grade_id`` to its own budget in seconds; every
-    other cell gets ``timeout``.
-
-    Plain nbgrader drops a submission whose kernel dies (``os._exit``, a
-    segfault, the out-of-memory killer): no grades, no feedback. Here the cell
-    that killed it and every code cell after it get an error output, so tests
-    that did not run score zero and the feedback says why.
-    """
-
-    cell_timeouts = Dict(help="seconds allowed for the cells with these grade_ids, instead of `timeout`"
-                         ).tag(config=True)
-    _dead_at: str | None = None  # where the kernel died
-
-    def _get_timeout(self, cell):
-        grade_id = (cell or {}).get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if cell is not None and grade_id in self.cell_timeouts:
-            return self.cell_timeouts[grade_id]
-        return super()._get_timeout(cell)
-
-    def preprocess_cell(self, cell, resources, index):
-        if self._dead_at is not None:
-            if cell.cell_type == "code" and cell.source.strip():
-                cell.outputs = [_error(KERNEL_DIED, f"not run: the kernel died in {self._dead_at}")]
-            return cell, resources
-        try:
-            return super().preprocess_cell(cell, resources, index)
-        except DeadKernelError:
-            self._dead_at = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
-            cell.outputs.append(_error(KERNEL_DIED, "the kernel died while running this cell (os._exit, a crash "
-                                                    "or too much memory); the cells after it were not run"))
-            return cell, resources
-
-    def preprocess(self, nb, resources=None, km=None):
-        self._dead_at = None
-        try:
-            nb, resources = super().preprocess(nb, resources, km)
-        except DeadKernelError:  # died outside a cell (start-up, shut-down): judged below
-            pass
-        for cell in nb.cells:  # whatever happened, a graded cell that did not run must not pass
-            meta = cell.get("metadata", {}).get("nbgrader", {})
-            if (cell.cell_type == "code" and meta.get("grade") and cell.get("execution_count") is None
-                    and not any(out.output_type == "error" for out in cell.outputs)):
-                cell.outputs.append(_error(KERNEL_DIED if self._dead_at is not None else "NotRun",
-                                           "this test cell was not run, so it cannot pass"))
-        return nb, resources
 
 
 class LimitOutputSize(LimitOutput):
@@ -141,3 +88,23 @@ class LatePenaltyPerDay(LateSubmissionPlugin):
     def late_submission_penalty(self, student_id, score, total_seconds_late):
         days = -(-total_seconds_late // 86400)  # started days
         return min(score, score * self.fraction_per_day * days)
+
+
+class FlagSuspicious(NbGraderPreprocessor):
+    """Flag the submission in the gradebook when its code tampers with the grading
+    (:func:`.results.scan_cells`): the formgrader then shows it to a person. Never unflags."""
+
+    def preprocess(self, nb, resources):
+        info = resources.get("nbgrader") or {}
+        if info.get("db_url") and scan_cells(nb):
+            from nbgrader.api import Gradebook
+
+            with Gradebook(info["db_url"]) as gb:
+                submission = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
+                submission.flagged = True
+                gb.db.commit()
+        return nb, resources
+
+
+__all__ = ["HIDDEN_BEGIN", "HIDDEN_END", "KERNEL_DIED", "FlagSuspicious", "HideHiddenTests", "LatePenaltyPerDay",
+           "LimitOutputSize", "SafeExecute", "strip_hidden"]

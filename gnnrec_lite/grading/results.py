@@ -18,11 +18,14 @@ import nbformat
 from ..datasets.cache import atomic_write_text
 
 SUSPICIOUS = {  # pattern in a student's cell -> why a person should look at it
-    r"\bos\._exit\b": "os._exit kills the kernel",
-    r"set_custom_exc|\bexcepthook\b": "changes how errors are reported",
-    r"\bsetprofile\b|\bsettrace\b": "changes the interpreter's call hooks",
+    r"(?:\w+\.)?\b_exit\b|\bos\.kill\b": "os._exit kills the kernel",
+    r"set_custom_exc|\bexcepthook\b|showtraceback|\brun_cell\b": "changes how errors are reported",
+    r"input_transformers|ast_transformers|events\.register|register_magic": "changes how later cells run",
+    r"\bsetprofile\b|\bsettrace\b|sys\._getframe|\bf_locals\b|\bf_back\b": "changes or reads the interpreter's frames",
     r"\bhwcheck\b": "touches the test helpers",
     r"sys\.modules|\bimportlib\b|\bbuiltins\b|__code__|\bctypes\b": "edits modules or code objects",
+    r"\bsolutions\b|\bgradebook\b|\bsqlite3?\b|\bautograded\b": "reads or writes the course's files",
+    r"\bsubprocess\b|\bsocket\b|\burllib\b|\brequests\b": "starts programs or opens connections",
 }
 
 
@@ -116,14 +119,34 @@ def collect_results(course, homework: str) -> dict[str, Result]:
                 res.problems.append(_why_not_graded(sub_path))
                 res.max_score = float(gb.find_notebook(homework, homework).max_score)
                 continue
-            handed_in = nbformat.read(sub_path, as_version=4)
-            res.problems.extend(edited_cells(handed_in) + scan_cells(handed_in))
-            _fill(res, nbformat.read(nb_path, as_version=4), submission.grades)
+            handed_in, graded = nbformat.read(sub_path, as_version=4), nbformat.read(nb_path, as_version=4)
+            res.problems.extend(edited_cells(handed_in) + scan_cells(handed_in) + how_graded(graded))
+            _fill(res, graded, submission.grades)
             penalty = float(submission.late_submission_penalty or 0)
             if penalty:
                 res.score -= penalty
                 res.problems.append(f"late submission: {penalty:g} points off")
     return out
+
+
+def how_graded(nb) -> list[str]:
+    """Notes on how an autograded notebook was run: without a sandbox, or into one of the sandbox's limits."""
+    from .sandbox import limit_hit
+
+    info = nb.metadata.get("gnnrec", {})
+    if info.get("sandbox") is False:
+        return ["graded without a sandbox (--no-sandbox): its code could read and change the grader's files"]
+    limits, notes = info.get("limits", {}), {}
+    values = {"memory": f"{limits.get('memory_mb')} MB", "CPU time": f"{limits.get('cpu_seconds')} s",
+              "processes": f"{limits.get('processes')} processes and threads",
+              "file size": f"{limits.get('file_mb')} MB"}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            name = limit_hit(f"{out.get('ename', '')}: {out.get('evalue', '')}") if out.output_type == "error" else None
+            if name and name not in notes:
+                where = cell.metadata.get("nbgrader", {}).get("grade_id", "a cell")
+                notes[name] = f"hit the sandbox's {name} limit ({values[name]}) in {where}; graded as far as it got"
+    return list(notes.values())
 
 
 def _fill(res: Result, nb, grades) -> None:
