@@ -118,3 +118,22 @@ def test_readme_python_example_runs(tmp_path):
     script.write_text(blocks[0] + "\nresult = gl.evaluate(scores, train, test, k=(10, 20))\n")
     result = runpy.run_path(str(script))["result"]
     assert 0.0 < result["recall@20"] < 1.0 and result["users"] == 943
+
+
+@pytest.mark.slow
+def test_exercises_stage_runs_the_worked_solutions_and_flags_a_stub_that_did_not_say_not_attempted(tmp_path):
+    import nbformat
+
+    from gnnrec_lite.grading.exercises import EXERCISE_MIME
+
+    build_course = tool("build_course")
+    summary: dict = {}
+    (tmp_path / "lectures").mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output("display_data", data={
+        EXERCISE_MIME: {"id": "02-1", "title": "t", "status": "failed", "message": "expected 1.0"},
+        "text/plain": "x"})])]
+    nbformat.write(nb, tmp_path / "lectures" / "02_losses_bpr.ipynb")
+    problems = build_course.stage_exercises(summary, out=tmp_path, only="02")
+    assert problems == ["02_losses_bpr: exercise 02-1 in the lecture as released: failed (expected 1.0)"]
+    assert re.match(r"6 \(4 checked\): 0/1 reported not attempted in the lecture, 4/4 checks pass", summary["exercises 02"])

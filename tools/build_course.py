@@ -99,6 +99,44 @@ def stage_lectures(summary: dict, *, out: Path, fast: bool = False, only: str | 
     return failed
 
 
+def stage_exercises(summary: dict, *, out: Path, only: str | None = None, **_) -> list[str]:
+    """Each lecture's exercises: unattempted in the executed lecture, every check passing in its worked solution.
+
+    Reads the verdicts of ``out/lectures/NN_*.ipynb`` (written by the lectures
+    stage) and executes ``solutions/lectures/NN_*.ipynb``. Returns the
+    problems as printable lines: a stub that did not report "not attempted",
+    or a worked solution whose check did not pass.
+    """
+    import nbformat
+
+    from gnnrec_lite.grading.exercises import load_all, read_exercises
+    from gnnrec_lite.lecture.notebook import run_notebook
+
+    registry, problems = load_all(), []
+    for path in sorted((ROOT / "solutions" / "lectures").glob("[0-9][0-9]_*.ipynb")):
+        number = path.stem.split("_")[0]
+        if only and number not in only.split(","):
+            continue
+        ids = sorted(i for i in registry if i.startswith(f"{number}-"))
+        code = [i for i in ids if registry[i].kind == "code"]
+        executed = out / "lectures" / path.name
+        stubs = read_exercises(nbformat.read(executed, as_version=4)) if executed.is_file() else []
+        problems += [f"{path.stem}: exercise {v['id']} in the lecture as released: {v['status']} ({v['message']})"
+                     for v in stubs if v["status"] != "not attempted"]
+        start = time.perf_counter()
+        solved = read_exercises(run_notebook(path, timeout=600, env={"OMP_NUM_THREADS": "1"}))
+        passed = sorted(v["id"] for v in solved if v["status"] == "passed")
+        problems += [f"{path.stem}: worked solution of exercise {v['id']}: {v['status']} ({v['message']})"
+                     for v in solved if v["status"] != "passed"]
+        problems += [f"{path.stem}: no worked solution ran the check of exercise {i}" for i in set(code) - set(passed)]
+        idle = sum(v["status"] == "not attempted" for v in stubs)
+        summary[f"exercises {number}"] = (f"{len(ids)} ({len(code)} checked): {idle}/{len(stubs)} reported not attempted "
+                                          f"in the lecture, {len(passed)}/{len(code)} checks pass on the worked "
+                                          f"solutions ({time.perf_counter() - start:.0f} s)")
+        print(f"    {path.stem}: {summary[f'exercises {number}']}")
+    return problems
+
+
 HEADLINE = ("recall@20", "binary loss", "bpr loss")
 
 
@@ -117,8 +155,8 @@ def stage_site(summary: dict, *, out: Path = ROOT / "build") -> None:
     summary["site"] = summary_line(build(out / "lectures", out / "site"), out / "site")
 
 
-STAGES = {"data": stage_data, "baseline": stage_baseline, "lectures": stage_lectures, "homework": stage_homework,
-          "site": stage_site}
+STAGES = {"data": stage_data, "baseline": stage_baseline, "lectures": stage_lectures, "exercises": stage_exercises,
+          "homework": stage_homework, "site": stage_site}
 
 
 def main(argv=None) -> int:
@@ -148,7 +186,7 @@ def main(argv=None) -> int:
         if name == "lectures":
             failed += stage(summary, out=out, fast=args.fast, only=args.only, lectures=Path(args.lectures),
                             claims_by_lecture=claims)
-        elif name == "homework":
+        elif name in ("homework", "exercises"):
             failed += stage(summary, out=out, fast=args.fast, only=args.only) or []
         elif name == "site":
             stage(summary, out=out)
@@ -165,7 +203,7 @@ def main(argv=None) -> int:
                             {"summary": summary, "seconds": {k: round(v, 3) for k, v in timings.items()},
                              "claims": claims, "failed_claims": failed, "mode": "fast" if args.fast else "full"})
     if failed:
-        print("\nClaims that do not hold:")
+        print("\nWhat does not hold (claims, exercises, homework):")
         for line in failed:
             print(f"  - {line}")
         return 1
