@@ -130,9 +130,9 @@ def stage_exercises(summary: dict, *, out: Path, only: str | None = None, **_) -
                      for v in solved if v["status"] != "passed"]
         problems += [f"{path.stem}: no worked solution ran the check of exercise {i}" for i in set(code) - set(passed)]
         idle = sum(v["status"] == "not attempted" for v in stubs)
-        summary[f"exercises {number}"] = (f"{len(ids)} ({len(code)} checked): {idle}/{len(stubs)} reported not attempted "
-                                          f"in the lecture, {len(passed)}/{len(code)} checks pass on the worked "
-                                          f"solutions ({time.perf_counter() - start:.0f} s)")
+        summary[f"exercises {number}"] = (f"{len(ids)} ({len(code)} checked): {idle}/{len(stubs)} reported not "
+                                          f"attempted in the lecture, {len(passed)}/{len(code)} checks pass on the "
+                                          f"worked solutions ({time.perf_counter() - start:.0f} s)")
         print(f"    {path.stem}: {summary[f'exercises {number}']}")
     return problems
 
