@@ -18,19 +18,15 @@ from ...models import build_model
 from ...negatives.uniform import bpr_step_loss
 from ...sampling import BPRSampler
 from .. import hwcheck
-from .base import Wrong, call, exercise, from_scratch, written
+from .base import Wrong, call, close, exercise, from_scratch, ml100k_split, written
 
 
 def _close(got, want, what: str, tol: float = 1e-6) -> None:
-    try:
-        hwcheck.close(got, want, what, rtol=tol, atol=tol)
-    except AssertionError as exc:
-        raise Wrong(str(exc)) from None
+    close(got, want, what, tol)
 
 
 def _ml100k():
-    train, test = splits.random_split(datasets.load("ml-100k"), 0.8, seed=0)
-    return train, test
+    return ml100k_split()  # (train, test)
 
 
 # ----------------------------------------------------------------------------------------------- 03-1

@@ -13,25 +13,22 @@ import contextlib
 
 import torch
 
-from ... import datasets, graph, splits
+from ... import datasets, graph
 from ...interactions import Interactions
 from ...models import build_model
 from ...propagate import symmetric_spmm
 from .. import hwcheck
-from .base import Wrong, call, exercise, from_scratch, written
+from .base import Wrong, call, close, exercise, from_scratch, ml100k_split, written
 
 NOT_HERE = ("gnnrec_lite.graph", "gnnrec_lite.propagate", "gnnrec_lite.models")
 
 
 def _close(got, want, what: str, tol: float = 1e-5) -> None:
-    try:
-        hwcheck.close(got, want, what, rtol=tol, atol=tol)
-    except AssertionError as exc:
-        raise Wrong(str(exc)) from None
+    close(got, want, what, tol)
 
 
 def _ml100k_train() -> Interactions:
-    return splits.random_split(datasets.load("ml-100k"), 0.8, seed=0)[0]
+    return ml100k_split()[0]
 
 
 def _dense_adjacency(inter: Interactions, self_loops: bool = False) -> torch.Tensor:

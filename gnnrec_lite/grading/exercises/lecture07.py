@@ -8,49 +8,21 @@ value, the message names it.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import torch
 import torch.nn.functional as F
 
-from ... import datasets, splits
 from ...interactions import rows_mask
 from ...negatives import CurriculumSchedule
 from ...negatives.shared import shared_step_loss
 from ...walks import visit_counts
-from .base import NotAttempted, Wrong, call, exercise, from_scratch, written
+from .base import Wrong, call, exercise, from_scratch, ml100k_split, written
+from .base import quiet as _quiet
 
 
-def _robust(checker):
-    """The checker, with any error it meets while reading an odd answer turned into a verdict (check never raises)."""
-    @functools.wraps(checker)
-    def run(answer):
-        try:
-            return checker(answer)
-        except (Wrong, NotAttempted):
-            raise
-        except Exception as exc:  # an answer of an unexpected type or shape
-            raise Wrong(f"your answer must return what the exercise asks for; reading it raised "
-                        f"{type(exc).__name__}: {exc}") from None
-    return run
-
-
-def _quiet(hint):
-    """A hint finder that says nothing rather than fail on an answer it cannot compare."""
-    @functools.wraps(hint)
-    def run(*args):
-        try:
-            return hint(*args)
-        except Exception:
-            return ""
-    return run
-
-
-@functools.lru_cache(maxsize=1)
 def _ml100k():
-    train, test = splits.random_split(datasets.load("ml-100k"), 0.8, seed=0)
-    return train, test
+    return ml100k_split()  # (train, test)
 
 
 def _owned(train) -> torch.Tensor:
@@ -84,7 +56,6 @@ def _shared_hint(user_z, item_z, users, pos, shared, owned, got) -> str:
 
 
 @exercise("07-1", "BPR with shared negatives and the clash mask")
-@_robust
 def shared_bpr(answer) -> str:
     """``answer(user_z (U, D), item_z (I, D), users (B,), pos (B,), shared (M,), owned (U, I) bool) -> scalar``."""
     gen = torch.Generator().manual_seed(0)
@@ -145,7 +116,6 @@ def _window_hint(counts, owned, window, got) -> str:
 
 
 @exercise("07-2", "a hard-negative window from walk counts")
-@_robust
 def hard_window(answer) -> str:
     """``answer(counts (S, I), owned (S, I) bool, window (f_lo, f_hi)) -> list of S pools``, most visited first."""
     counts = torch.tensor([[9.0, 7, 7, 5, 3, 3, 1, 0, 0, 2], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]])
@@ -181,7 +151,6 @@ def hard_window(answer) -> str:
 
 # ---------------------------------------------------------------- 07-3, the curriculum
 @exercise("07-3", "the curriculum schedule")
-@_robust
 def curriculum(answer) -> str:
     """``answer(epoch, max_hard, step) -> int``: hard negatives per user at ``epoch`` (from 1)."""
     for max_hard, step, epochs in ((3, 1, 7), (19, 1, 20), (10, 2, 8), (0, 1, 3), (5, 3, 4)):
@@ -215,7 +184,6 @@ def _distance_probs(d, dim, cutoff, high, *, inverse=True, clip=True, zero=True)
 
 
 @exercise("07-4", "distance-weighted sampling probabilities")
-@_robust
 def distance_weights(answer) -> str:
     """``answer(d (B, N), dim, cutoff, nonzero_loss_cutoff) -> (B, N)`` probabilities ∝ 1/q(max(d, cutoff))."""
     gen = torch.Generator().manual_seed(0)
