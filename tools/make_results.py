@@ -425,7 +425,9 @@ def t_pinsage(r):
     labels = {"untrained": "untrained PinSAGE-lite", "pinsage": "PinSAGE-lite (features + graph)",
               "pinsage-dropout": "PinSAGE-lite, neighbour dropout 0.3",
               "pinsage-embedding": "PinSAGE-lite + per-item embedding", "shallow": "shallow encoder (embedding only)",
-              "features": "features only (no graph)"}
+              "features": "features only (no graph)",
+              "PinSAGE-lite+2-hard-negatives": "PinSAGE-lite + 2 hard negatives from walks",
+              "LightGCN-item-embeddings": "LightGCN's item embeddings", "item-kNN-cosine": "item-kNN (cosine)"}
     rows = lookup(r, "pinsage:item2item/rows")
     chance = next(iter(rows.values()))["cold"]["genre_chance"]
     return md(["model", "Hit@10", "MRR", "cold Hit@10", "cold MRR", f"cold genre share@10 (chance {chance:.3f})",
