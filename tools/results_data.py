@@ -60,7 +60,7 @@ def load_results(folder: Path = RESULTS) -> dict:
 def lecture_value(results: dict, name: str):
     """A lecture record by its name in ``LECTURE_KEYS``; a missing one is an error naming the key."""
     if name not in LECTURE_KEYS:
-        raise ResultsError(f"unknown lecture value {name!r}; add it to LECTURE_KEYS in tools/make_results.py")
+        raise ResultsError(f"unknown lecture value {name!r}; add it to LECTURE_KEYS in tools/results_data.py")
     lecture, key = LECTURE_KEYS[name]
     records = results.get("lectures", {}).get("records", {})
     stem = next((s for s in records if s.split("_")[0] == lecture), None)
