@@ -10,7 +10,15 @@ assignments/) works anywhere, as the tests do.
 from pathlib import Path
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern, SaveAutoGrades
+from nbgrader.converters import GenerateAssignment
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearSolutions,
+    GetGrades,
+    IgnorePattern,
+    SaveAutoGrades,
+)
 
 from gnnrec_lite import grading
 from gnnrec_lite.grading import nbgrader_plugins
@@ -27,6 +35,10 @@ c.CourseDirectory.release_directory = str(HERE.parent / "assignments")  # studen
 c.Exchange.timezone = "UTC"
 c.IncludeHeaderFooter.header = str(HERE / "header.ipynb")
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+# ... or, where the source writes `### BEGIN SOLUTION  # stub: MESSAGE`, `raise NotImplementedError("MESSAGE")`
+c.GenerateAssignment.preprocessors = [
+    nbgrader_plugins.ClearSolutionsWithStub if p is ClearSolutions else p
+    for p in GenerateAssignment.class_traits()["preprocessors"].default()]
 
 # --- executing submissions: the student's cells in a sandboxed kernel, the test cells in the grader (README.md)
 c.Execute.timeout = grading.DEFAULT_TIMEOUT          # seconds per cell; then the kernel is interrupted

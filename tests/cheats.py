@@ -9,9 +9,12 @@ grades them in the class's batch; ``benchmarks/`` never uses them.
 
 from __future__ import annotations
 
+import re
+
 import nbformat
 
-STUB = "raise NotImplementedError()"
+STUB = "raise NotImplementedError()"  # nbgrader's stub, or one that says what to write (a `# stub:` mark):
+STUB_LINE = re.compile(r'raise NotImplementedError\((?:"(?:[^"\\\n]|\\.)*")?\)')  # either form
 
 
 def answer_cells(nb) -> list:
@@ -29,7 +32,7 @@ def _prepend(nb, code: str, *, stubs: str | None = None):
     cells = answer_cells(nb)
     if stubs is not None:
         for cell in cells:
-            cell.source = cell.source.replace(STUB, stubs)
+            cell.source = STUB_LINE.sub(lambda _: stubs, cell.source)
     cells[0].source = code.strip() + "\n\n\n" + cells[0].source
     return nb
 

@@ -3,8 +3,10 @@ judge (.judge, .remote, .agent, .wire: test cells run in the grader, the noteboo
 
 from __future__ import annotations
 
+import html
 import json
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -176,6 +178,120 @@ def test_generator_is_private():
     assert torch.equal(a, torch.rand(3, generator=hwcheck.generator(4)))
 
 
+# ----------------------------------------------------------------------------- hwcheck.cases, stubs, kept feedback
+def _twice(x, k):
+    """A learner's function with three mistakes: it doubles its input in place, fails for k=0, asserts k < 3."""
+    if k == 0:
+        raise IndexError("no such column")
+    assert k < 3, "k too big"
+    x.mul_(2)
+    return float(x.sum())
+
+
+def test_cases_lists_every_failed_case_with_the_code_that_reproduces_it():
+    ns = {"f": _twice, "torch": torch}
+    with pytest.raises(AssertionError) as info:
+        with hwcheck.cases("f", ns) as case:
+            case.close("the sum of three ones", "f(torch.ones(3), 1)", 3.0)
+            case.equal("a case that passes", "len([1, 2])", 2)
+            case.raises("k=0 is out of range", "f(torch.ones(3), 0)", ValueError)
+            case.raises("k=-1 is out of range", "f(torch.ones(3), -1)", ValueError)
+            case.close("x is unchanged", "x", [1.0, 1.0], given="x = torch.ones(2)\nf(x, 1)")
+            with case("k=5", "f(torch.ones(3), 5)"):
+                case.run("f(torch.ones(3), 5)")
+    lines = str(info.value).splitlines()
+    assert lines[0] == "5 of 6 f cases failed (each indented line runs in a cell of your notebook):"
+    assert lines[1:3] == ["[1] the sum of three ones: expected 3, got 6", "      f(torch.ones(3), 1)"]
+    assert lines[3] == "[2] k=0 is out of range: expected ValueError, your code raised IndexError: no such column"
+    assert lines[5].startswith("[3] k=-1 is out of range: expected ValueError, but it returned")
+    assert lines[7:11] == ["[4] x is unchanged: expected 1, got 2 at index [0]", "      x = torch.ones(2)",
+                           "      f(x, 1)", "      x"]
+    assert lines[11].startswith("[5] k=5: while running this case your code raised AssertionError: k too big")
+    assert "x" not in ns  # the cases' names never reach the namespace they read
+
+
+def test_cases_pass_quietly_and_stop_at_a_dead_kernel_naming_the_case():
+    with hwcheck.cases("f", {"f": _twice, "torch": torch}) as case:
+        case.close("the sum of a one", "f(torch.ones(1), 1)", 2.0)
+    assert case.ran == 1 and case.failed == []
+
+    def dies(*args):
+        raise remote.KernelDied("the kernel died")
+
+    with pytest.raises(remote.KernelDied, match=r"the kernel died \(while running the f case: first\)"):
+        with hwcheck.cases("f", {"f": dies}) as case:
+            case.close("first", "f()", 1.0)
+            case.close("second", "f()", 1.0)
+    assert case.ran == 1
+
+
+def test_cases_run_the_from_scratch_check_in_every_case():
+    ns = {"gl": gl, "torch": torch, "mine": lambda s, t, k: gl.evaluate(s, t, t, k=k) if k > 1 else 0.0}
+    with pytest.raises(AssertionError, match=r"2 of 3 .*\n\[1\] k=2: mine must be written from scratch.*\n.*\n"
+                                             r"\[2\] k=3: the same as \[1\]$"):  # said once, not in every case
+        with hwcheck.cases("mine", ns, scratch=("gnnrec_lite.metrics",)) as case:
+            case.close("k=1", "mine(None, None, 1)", 0.0)
+            case.close("k=2", "mine(torch.ones(1, 2), gl.Interactions(1, 2, [0], [1]), 2)", 1.0)
+            case.close("k=3", "mine(torch.ones(1, 3), gl.Interactions(1, 3, [0], [1]), 3)", 1.0)
+
+
+def test_setup_silences_torchs_sparse_invariant_warning():
+    code = ("import warnings, torch\nwarnings.simplefilter('always')\n"
+            "from gnnrec_lite.grading import hwcheck\nhwcheck.setup()\n"
+            "torch.sparse_coo_tensor(torch.tensor([[0], [1]]), torch.ones(1), (2, 2)).to_sparse_csr()")
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "implicitly disabled" not in proc.stdout + proc.stderr
+
+
+def test_a_stub_mark_in_the_source_gives_a_stub_that_says_what_to_write():
+    clear = nbgrader_plugins.ClearSolutionsWithStub()
+    cell = _code('def f(x):\n    """Doc."""\n    ### BEGIN SOLUTION  # stub: write this function: f of "x"\n'
+                 "    return x\n    ### END SOLUTION\n", grade_id="a", solution=True)
+    assert clear._replace_solution_region(cell, "python")
+    assert cell.source == ('def f(x):\n    """Doc."""\n    # YOUR CODE HERE\n'
+                           '    raise NotImplementedError("write this function: f of \\"x\\"")\n')
+    plain = _code("### BEGIN SOLUTION\nx = 1\n### END SOLUTION", grade_id="b", solution=True)
+    assert clear._replace_solution_region(plain, "python")
+    assert plain.source == "# YOUR CODE HERE\nraise NotImplementedError()"  # nbgrader's stub, unmarked
+    sys.path.insert(0, str(ROOT / "tests"))
+    import cheats
+
+    sys.path.pop(0)
+    for stub in (cell.source, plain.source):
+        assert "NotImplementedError" not in cheats.STUB_LINE.sub("pass", stub)
+
+
+def test_kept_feedback_holds_the_page_and_the_graded_notebook_without_hidden_tests(tmp_path):
+    course = tmp_path / "course"
+    (course / "feedback" / "learner" / "hw1").mkdir(parents=True)
+    (course / "feedback" / "learner" / "hw1" / "hw1.html").write_text("<html>Part A: 1 / 3</html>")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [_code("def f(): return 1", grade_id="partA-code", solution=True),
+                _code('"""Part A, hidden."""\nf()\n### BEGIN HIDDEN TESTS\nassert secret_case() == 3\n'
+                      "### END HIDDEN TESTS",
+                      [{"output_type": "error", "ename": "AssertionError", "evalue": "1 of 2 f cases failed",
+                        "traceback": ["----> 4 assert secret_case() == 3"]}], grade_id="partA-hidden", grade=True)]
+    (course / "autograded" / "learner" / "hw1").mkdir(parents=True)
+    nbformat.write(nb, course / "autograded" / "learner" / "hw1" / "hw1.ipynb")
+    (course / "gradebook.db").write_text("secret")
+    from gnnrec_lite.grading.course import keep_feedback
+
+    written = keep_feedback(course, "hw1", "learner", tmp_path / "kept")
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["hw1-feedback.html", "hw1-graded.ipynb"]
+    assert sorted(p.name for p in written) == ["hw1-feedback.html", "hw1-graded.ipynb"]
+    text = (tmp_path / "kept" / "hw1-graded.ipynb").read_text()
+    assert "secret_case" not in text and "1 of 2 f cases failed" in text and "def f(): return 1" in text
+
+
+def test_points_are_singular_for_one():
+    from gnnrec_lite.grading.results import points
+
+    assert [points(n) for n in (0, 0.5, 1, 2)] == ["0 points", "0.5 points", "1 point", "2 points"]
+
+
 # ----------------------------------------------------------------------------- grading: plug-ins
 def _code(source, outputs=(), grade_id=None, **meta):
     cell = nbformat.v4.new_code_cell(source)
@@ -229,11 +345,23 @@ def test_format_result_is_a_table_per_part():
     res = grading.Result("ada", "hw1", 7.0, 10.0, 2.0, parts={
         "A": grading.Part("A", "Recall@K", 1.0, 3.0, 0.0, ["partA-hidden: AssertionError: ties"]),
         "E": grading.Part("E", "answers", 0.0, 0.0, 2.0, ["partE-answer1: to be graded by a person"])},
-        problems=["late submission: 1 points off"])
+        problems=["late submission: 1 point off"])
     text = grading.format_result(res)
     assert text.splitlines()[0] == "hw1 for ada: 7 / 10 autograded points, 2 more graded by hand"
     assert "A Recall@K" in text and "1 / 3" in text and "partA-hidden: AssertionError: ties" in text
     assert "- (+2 by hand)" in text and "note: late submission" in text
+    res.parts["A"].messages = ["partA-hidden: AssertionError: 2 of 9 f cases failed:\n[1] ties: expected 1, got 0\n"
+                               "      f(torch.ones(3), 1)", "partA-visible: AssertionError: shape"]
+    rows = grading.format_result(res).splitlines()
+    first = next(i for i, row in enumerate(rows) if "2 of 9 f cases failed" in row)
+    column = rows[first].index("partA-hidden")
+    assert rows[first + 1] == " " * column + "    [1] ties: expected 1, got 0"
+    assert rows[first + 2] == " " * column + "          f(torch.ones(3), 1)"
+    assert rows[first + 3] == " " * column + "partA-visible: AssertionError: shape"
+    cell = _code("t()", [{"output_type": "error", "ename": "AssertionError", "traceback": [],
+                          "evalue": "2 of 9 f cases failed (...):\n[1] ties:  expected 1\n      f(torch.ones(3),  1)"}])
+    assert grading.results._message(cell) == ("AssertionError: 2 of 9 f cases failed (...):\n[1] ties: expected 1\n"
+                                              "      f(torch.ones(3), 1)")  # lines and indents kept
 
 
 def test_an_unreadable_notebook_is_reported_not_crashed(tmp_path):
@@ -245,8 +373,8 @@ def test_an_unreadable_notebook_is_reported_not_crashed(tmp_path):
 
 def test_check_homework_and_the_course_location():
     assert grading.check_homework("hw2") == "hw2"
-    with pytest.raises(ValueError, match=r"homework must be one of \['hw1', 'hw2', 'hw3'\], got 'hw4'"):
-        grading.check_homework("hw4")
+    with pytest.raises(ValueError, match=r"homework must be one of \['hw1', 'hw2', 'hw3', 'hw4'\], got 'hw9'"):
+        grading.check_homework("hw9")
     assert grading.repo_root() == ROOT
 
 
@@ -290,7 +418,7 @@ def test_safe_execute_survives_a_dead_kernel_and_gives_per_cell_budgets():
 # ----------------------------------------------------------------------------- gnnrec grade
 def test_grade_command_errors_name_the_problem(capsys):
     assert cli.main(["grade", "hw7", "x.ipynb"]) == 1
-    assert "homework must be one of ['hw1', 'hw2', 'hw3'], got 'hw7'" in capsys.readouterr().err
+    assert "homework must be one of ['hw1', 'hw2', 'hw3', 'hw4'], got 'hw7'" in capsys.readouterr().err
     assert cli.main(["grade", "hw1", "no/such/notebook.ipynb"]) == 1
     assert "notebook not found: no/such/notebook.ipynb" in capsys.readouterr().err
 
@@ -313,7 +441,8 @@ def test_grade_command_prints_the_verdict_a_class_would_get(tmp_path, capsys):
     for cell in released.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in answers and cell.cell_type == "code":
-            cell.source = answers[grade_id].replace("if exclude is not None:", "if False:")
+            cell.source = "\n".join(line for line in answers[grade_id].replace("if exclude is not None:", "if False:")
+                                     .splitlines() if "### " not in line)  # as a learner writes it: no marks
     path = tmp_path / "mine.ipynb"
     nbformat.write(released, path)
     assert cli.main(["grade", "hw1", str(path), "--keep", str(tmp_path / "kept"), "--no-sandbox"]) == 0
@@ -322,15 +451,29 @@ def test_grade_command_prints_the_verdict_a_class_would_get(tmp_path, capsys):
     assert "note: graded without a sandbox" in out
     assert "A Recall@K" in out and "1 / 3" in out and "skip it, then take the top 2" in out
     assert "partE-answer1: no response" in out
-    page = tmp_path / "kept" / "course" / "feedback" / "learner" / "hw1" / "hw1.html"
-    assert page.is_file() and "BEGIN HIDDEN TESTS" not in page.read_text()
+    kept = tmp_path / "kept"  # the learner's feedback only: no hidden test, no solution they did not write
+    assert sorted(p.name for p in kept.rglob("*")) == ["hw1-feedback.html", "hw1-graded.ipynb"]
+    assert f"feedback: {kept / 'hw1-feedback.html'}" in out
+    handed_in = path.read_text()
+    secret = [line.strip() for cell in solved.cells for line in cell.source.splitlines()
+              if len(line.strip()) > 25 and cell.metadata.get("nbgrader", {}).get("solution")
+              and json.dumps(line.strip())[1:-1] not in handed_in]  # Part E's model answers, the stub marks
+    secret += [line.strip() for cell in solved.cells for region in cell.source.split("### BEGIN HIDDEN TESTS")[1:]
+               for line in region.splitlines() if len(line.strip()) > 25]
+    assert len(secret) > 20
+    for file in kept.iterdir():
+        text = html.unescape(re.sub(r"<[^>]+>", "", file.read_text()))  # a page's text; a notebook's JSON
+        assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text, file
+        shown = [line for line in secret if line in text or json.dumps(line)[1:-1] in text]
+        assert not shown, f"{file.name} shows {shown[:3]}"
+    assert "skip it, then take the top 2" in (kept / "hw1-feedback.html").read_text()
     assert not (ROOT / "course" / "submitted" / "learner").exists()
 
 
 def test_grade_command_is_registered_and_keeps_the_others():
     parser = cli.build_parser()
     args = parser.parse_args(["grade", "hw1", "x.ipynb"])
-    assert args.func is cli.run_grade and args.keep is None and args.no_sandbox is False
+    assert args.func is cli.run_grade and args.keep is None and args.keep_course is None and args.no_sandbox is False
     assert parser.parse_args(["data", "path"]).func is cli.data.run_path
 
 

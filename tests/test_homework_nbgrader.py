@@ -133,12 +133,25 @@ def attacks(released, source) -> dict:
 
 
 def others(hw, released, source) -> dict:
-    """hw2 and hw3: student id -> (notebook, expected score, phrase), besides the cheats."""
+    """hw2, hw3 and hw4: student id -> (notebook, expected score, phrase), besides the cheats."""
     out = {"reference": (_filled(released, source), 10, "Part A visible test passed"),
            "stub": (cheats.copy(released), 0, "NotImplementedError")}
-    if hw == "hw3":  # forgets the cap on hard negatives: the hidden Part D test catches it
-        out["wrong-answer"] = (_edit(_filled(released, source), "partD-code", "return int(min(max_hard, step * "
+    if hw == "hw2":  # negatives that are positives (Part C: sampler, loop, training) and a ReLU in NGCF (Part D)
+        nb = _edit(_filled(released, source), "partC-code", "while clash.any():", "while False:")
+        nb = _edit(nb, "partC-code", "neg = torch.randint(train.num_items, (batch_size,), generator=generator)",
+                   "neg = pos.clone()")
+        out["wrong-answer"] = (_edit(nb, "partD-code", "torch.nn.functional.leaky_relu(", "torch.relu(", ), 5,
+                               "negatives are one of their user's items")
+        _edit(out["wrong-answer"][0], "partD-code", ", 0.2)  # (N, D')", ")  # (N, D')")
+    if hw == "hw3":  # forgets the cap on hard negatives: the hidden Part B test catches it
+        out["wrong-answer"] = (_edit(_filled(released, source), "partB-code", "return int(min(max_hard, step * "
                                      "(epoch - 1)))", "return int(step * (epoch - 1))"), 9, "(capped)")
+    if hw == "hw4":  # messages sent from targets to sources: the visible and both hidden Part C tests catch it
+        out["wrong-answer"] = (_edit(_filled(released, source), "partC-code", "self.propagate(edge_index, x=",
+                                     "self.propagate(edge_index.flip(0), x="), 5, "one-way edges")
+        nb = out["edited-test"] = (_edit(_filled(released, source), "partB-code", "counts[item] = 0.0", "pass"), 8,
+                                   "the start item is the most visited")  # the start item in its own neighbourhood
+        _cell(nb[0], "partB-hidden").source = '"""Part B, hidden: (edited by the student)"""\npass'
     return out
 
 
@@ -151,7 +164,7 @@ def batch(tmp_path_factory):
     source = {hw: nbformat.read(ROOT / "solutions" / hw / f"{hw}.ipynb", as_version=4) for hw in HOMEWORK}
     student_nb = {hw: nbformat.read(base / "fresh" / hw / f"{hw}.ipynb", as_version=4) for hw in HOMEWORK}
     expected = {"hw1": attacks(student_nb["hw1"], source["hw1"])}
-    expected |= {hw: others(hw, student_nb[hw], source[hw]) for hw in ("hw2", "hw3")}
+    expected |= {hw: others(hw, student_nb[hw], source[hw]) for hw in ("hw2", "hw3", "hw4")}
     for hw in HOMEWORK:
         expected[hw] |= {name: (nb, 0, None) for name, nb in cheats.cheats(student_nb[hw], hw).items()}
         for student, (nb, _, _) in expected[hw].items():
@@ -209,16 +222,35 @@ def test_released_notebooks_say_they_are_generated_and_hold_no_solution_or_hidde
             assert line not in text, f"{hw}: solution or hidden-test line in the student version: {line!r}"
 
 
+REGIONS = (("### BEGIN SOLUTION", "### END SOLUTION"), (grading.HIDDEN_BEGIN, grading.HIDDEN_END))
+
+
+def _public_lines(nb) -> set[str]:
+    """Lines the student version may show: every line of the source outside solution and hidden-test regions
+    (a hidden test may repeat a visible test's line, e.g. the same shape check)."""
+    public = set()
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution"):
+            continue
+        source = cell.source
+        for begin, end in REGIONS:
+            source = re.sub(re.escape(begin) + r".*?" + re.escape(end), "", source, flags=re.S)
+        public.update(ln.strip() for ln in source.splitlines())
+    return public
+
+
 def _secret_lines(nb) -> list[str]:
-    """Distinctive lines of solution and hidden-test regions (long enough not to appear by chance)."""
+    """Distinctive lines of solution and hidden-test regions (long enough not to appear by chance), except those
+    the student version shows anyway."""
     lines = []
     for cell in nb.cells:
-        for begin, end in (("### BEGIN SOLUTION", "### END SOLUTION"), (grading.HIDDEN_BEGIN, grading.HIDDEN_END)):
+        for begin, end in REGIONS:
             for region in re.findall(re.escape(begin) + r"(.*?)" + re.escape(end), cell.source, flags=re.S):
                 lines += [ln.strip() for ln in region.splitlines() if len(ln.strip()) > 25]
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type == "markdown" and meta.get("solution"):
             lines += [ln.strip() for ln in cell.source.splitlines() if len(ln.strip()) > 25]
+    lines = _not_public(lines, nb)
     assert lines
     return lines
 
@@ -242,8 +274,8 @@ def test_reference_solutions_get_full_marks(batch, hw):
     res = batch["results"][hw]["reference"]
     assert res.score == res.max_score == 10, grading.format_result(res)
     assert not [p for p in res.problems if not p.startswith("cell")], res.problems
-    if hw == "hw1":
-        assert res.manual == 2  # Part E waits for a person
+    if hw in ("hw1", "hw2", "hw3"):
+        assert res.manual == 2  # hw1's Part E, hw2's D.2 and hw3's Part E wait for a person
 
 
 def test_adversarial_batch_was_not_stopped_and_every_score_is_as_expected(batch):
@@ -334,7 +366,13 @@ def _hidden_lines(nb) -> list[str]:
         for region in re.findall(re.escape(grading.HIDDEN_BEGIN) + r"(.*?)" + re.escape(grading.HIDDEN_END),
                                  cell.source, flags=re.S):
             lines += [ln.strip() for ln in region.splitlines() if len(ln.strip()) > 25]
-    return lines
+    return _not_public(lines, nb)
+
+
+def _not_public(lines: list[str], nb) -> list[str]:
+    """``lines`` less those that a public line holds (the student version shows them anyway)."""
+    public = "\n".join(_public_lines(nb))
+    return [ln for ln in lines if ln not in public]
 
 
 def _text(page: str) -> str:

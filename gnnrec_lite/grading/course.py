@@ -7,7 +7,7 @@ Introduced with the homework. The course root is ``course/`` (its
 layout, :func:`run_nbgrader` runs one nbgrader command in it, and
 :func:`grade_notebook` (behind ``gnnrec grade hw1 NOTEBOOK``) gives one
 notebook the verdict a class would get, in a temporary course, sandboxed as
-a class is.
+a class is; :func:`keep_feedback` keeps what the learner may see of it.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from pathlib import Path
 from .._checks import check_choice
 from .results import Result, collect_results, write_missing_feedback
 
-HOMEWORK = {"hw1": "Recall@K and losses", "hw2": "LightGCN", "hw3": "PinSAGE sampling"}
+HOMEWORK = {"hw1": "Recall@K and losses", "hw2": "LightGCN", "hw3": "PinSAGE sampling",
+            "hw4": "PinSAGE neighbourhoods and pooling"}
 DEFAULT_TIMEOUT = 60  # seconds per cell
 CELL_TIMEOUTS = {"partC-train": 240}  # grade_id -> its own budget in seconds (hw2 trains a model in this test)
+CELL_TIMEOUTS |= {"partD-experiment": 240, "partD-rerun": 240}  # hw3: Part D trains three MF models, and again
 
 
 # ----------------------------------------------------------------------------- running nbgrader
@@ -90,12 +92,16 @@ def sandbox_args(sandbox: bool = True) -> list[str]:
     return []
 
 
-def grade_notebook(homework: str, notebook, *, workdir=None, repo=None, sandbox: bool = True) -> Result:
+def grade_notebook(homework: str, notebook, *, workdir=None, repo=None, sandbox: bool = True,
+                   keep=None) -> Result:
     """Autograde one notebook in a temporary course with the real nbgrader (visible and hidden tests).
 
-    Returns the :class:`Result`; ``workdir`` keeps the course folder (feedback
-    in ``workdir/course/feedback``), otherwise it is removed. The notebook runs
-    in a sandbox unless ``sandbox`` is False (its result then says so).
+    Returns the :class:`Result`. ``keep`` is a folder for the learner: it gets the
+    feedback page and the graded notebook, never a solution or a hidden test
+    (:func:`keep_feedback`). ``workdir`` (for instructors) keeps the whole course
+    folder, sources, hidden tests and gradebook included (feedback in
+    ``workdir/course/feedback``); otherwise it is removed. The notebook runs in
+    a sandbox unless ``sandbox`` is False (its result then says so).
     """
     homework = check_homework(homework)
     notebook = Path(notebook)
@@ -114,7 +120,33 @@ def grade_notebook(homework: str, notebook, *, workdir=None, repo=None, sandbox:
         run_nbgrader(course, "generate_feedback", homework, "--force", check=False)
         results = collect_results(course, homework)
         write_missing_feedback(course, homework, results)
+        if keep is not None:
+            keep_feedback(course, homework, student, keep)
         return results[student]
     finally:
         if tmp is not None:
             tmp.cleanup()
+
+
+def keep_feedback(course, homework: str, student: str, dest) -> list[Path]:
+    """Copy to ``dest`` what a learner may keep of a graded course: ``HW-feedback.html`` (the feedback page) and
+    ``HW-graded.ipynb`` (their notebook as graded, with the hidden tests' code and tracebacks removed as the
+    feedback removes them). Nothing else: no sources, no gradebook. Returns the files written."""
+    import nbformat
+
+    from .nbgrader_plugins import HideHiddenTests
+
+    course, dest = Path(course), Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    written = []
+    page = course / "feedback" / student / homework / f"{homework}.html"
+    if page.is_file():
+        written.append(Path(shutil.copyfile(page, dest / f"{homework}-feedback.html")))
+    graded = course / "autograded" / student / homework / f"{homework}.ipynb"
+    if graded.is_file():
+        nb = nbformat.read(graded, as_version=4)
+        hide = HideHiddenTests()
+        nb.cells = [hide.preprocess_cell(cell, {}, index)[0] for index, cell in enumerate(nb.cells)]
+        nbformat.write(nb, dest / f"{homework}-graded.ipynb")
+        written.append(dest / f"{homework}-graded.ipynb")
+    return written

@@ -13,14 +13,17 @@ submissions needs:
 * :class:`LatePenaltyPerDay`: a share of the score per started day late.
 * :class:`FlagSuspicious`: flags a submission whose code tampers with the
   grading, so the formgrader shows it to a person.
+* :class:`ClearSolutionsWithStub`: nbgrader's ``ClearSolutions``, with a stub
+  that says what to write where the source asks for one.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 from nbgrader.plugins import LateSubmissionPlugin
-from nbgrader.preprocessors import LimitOutput, NbGraderPreprocessor
+from nbgrader.preprocessors import ClearSolutions, LimitOutput, NbGraderPreprocessor
 from traitlets import Float, Integer
 
 from .execute import KERNEL_DIED, SafeExecute
@@ -106,5 +109,41 @@ class FlagSuspicious(NbGraderPreprocessor):
         return nb, resources
 
 
-__all__ = ["HIDDEN_BEGIN", "HIDDEN_END", "KERNEL_DIED", "FlagSuspicious", "HideHiddenTests", "LatePenaltyPerDay",
-           "LimitOutputSize", "SafeExecute", "strip_hidden"]
+STUB_MARK = re.compile(r"BEGIN SOLUTION\s*#\s*stub:\s*(?P<message>\S.*?)\s*$")
+
+
+def stub_line(message: str) -> str:
+    """``raise NotImplementedError("message")``: the line a released stub runs."""
+    return "raise NotImplementedError(" + json.dumps(message, ensure_ascii=False) + ")"
+
+
+class ClearSolutionsWithStub(ClearSolutions):
+    """nbgrader's ``ClearSolutions``; a region opened by ``### BEGIN SOLUTION  # stub: MESSAGE`` becomes
+    ``# YOUR CODE HERE`` and ``raise NotImplementedError("MESSAGE")``, so the stub says what to write
+    (``MESSAGE`` is e.g. ``write this function: ...``). Regions without the mark get nbgrader's stub."""
+
+    def _replace_solution_region(self, cell, language):
+        marks = [STUB_MARK.search(line) for line in cell.source.split("\n") if self.begin_solution_delimeter in line]
+        if cell.cell_type != "code" or not any(marks):
+            return super()._replace_solution_region(cell, language)
+        default, lines, in_solution = self.code_stub[language].split("\n"), [], False
+        for line in cell.source.split("\n"):
+            if self.begin_solution_delimeter in line:
+                if in_solution:
+                    raise RuntimeError("encountered nested begin solution statements")
+                in_solution, mark = True, STUB_MARK.search(line)
+                stub = ["# YOUR CODE HERE", stub_line(mark.group("message"))] if mark else default
+                indent = re.match(r"\s*", line).group(0)
+                lines.extend(indent + stub_line_ for stub_line_ in stub)
+            elif self.end_solution_delimeter in line:
+                in_solution = False
+            elif not in_solution:
+                lines.append(line)
+        if in_solution:
+            raise RuntimeError("no end solution statement found")
+        cell.source = "\n".join(lines)
+        return True
+
+
+__all__ = ["HIDDEN_BEGIN", "HIDDEN_END", "KERNEL_DIED", "STUB_MARK", "ClearSolutionsWithStub", "FlagSuspicious",
+           "HideHiddenTests", "LatePenaltyPerDay", "LimitOutputSize", "SafeExecute", "stub_line", "strip_hidden"]

@@ -17,6 +17,7 @@ import nbformat
 
 from ..datasets.cache import atomic_write_text
 
+MESSAGE_LINES = 40  # lines of a failed test's message kept for the table (a list of failed cases)
 SUSPICIOUS = {  # pattern in a student's cell -> why a person should look at it
     r"(?:\w+\.)?\b_exit\b|\bos\.kill\b": "os._exit kills the kernel",
     r"set_custom_exc|\bexcepthook\b|showtraceback|\brun_cell\b": "changes how errors are reported",
@@ -59,14 +60,26 @@ def _part_of(grade_id: str) -> str:
     return m.group(1) if m else "-"
 
 
+def points(n: float) -> str:
+    """``1 point``, ``2 points``, ``0.5 points``."""
+    return f"{n:g} point" + ("" if n == 1 else "s")
+
+
 def _message(cell) -> str:
-    """The first line a student needs: the error of a failed cell (a time-out before its KeyboardInterrupt)."""
+    """What a student needs: the error of a failed cell (a time-out before its KeyboardInterrupt). One line,
+    unless the error lists several failed cases (``hwcheck.cases``): then its lines, up to MESSAGE_LINES."""
     outputs = cell.get("outputs", [])
     if any(out.output_type == "error" and out.ename == "CellTimeoutError" for out in outputs):
         return "CellTimeoutError: the cell ran past its time limit and was stopped"
     for out in outputs:
         if out.output_type == "error":
-            value = " ".join(str(out.evalue).split())
+            lines = [line[:len(line) - len(line.lstrip())] + " ".join(line.split())
+                     for line in str(out.evalue).splitlines() if line.strip()]  # indents kept
+            if len(lines) > 1 and re.match(r"\d+ of \d+ .* cases failed", lines[0]):
+                kept = [line[:300] for line in lines[:MESSAGE_LINES]]
+                more = f"\n... {len(lines) - MESSAGE_LINES} more lines" if len(lines) > MESSAGE_LINES else ""
+                return f"{out.ename}: " + "\n".join(kept) + more
+            value = " ".join(lines)
             return f"{out.ename}: {value[:300]}" if value else out.ename
         if out.output_type == "stream" and out.name == "stderr":
             return "wrote to stderr (a test cell that does scores zero): " + " ".join(out.text.split())[:200]
@@ -125,7 +138,7 @@ def collect_results(course, homework: str) -> dict[str, Result]:
             penalty = float(submission.late_submission_penalty or 0)
             if penalty:
                 res.score -= penalty
-                res.problems.append(f"late submission: {penalty:g} points off")
+                res.problems.append(f"late submission: {points(penalty)} off")
     return out
 
 
@@ -166,7 +179,7 @@ def _fill(res: Result, nb, grades) -> None:
             elif grade.auto_score == 0:
                 state = "no response (the answer cell is unchanged)"
             else:
-                state = f"to be graded by a person ({grade.max_score:g} points)"
+                state = f"to be graded by a person ({points(grade.max_score)})"
             part.messages.append(f"{grade.name}: {state}")
             continue
         part.max_score += grade.max_score
@@ -218,17 +231,24 @@ def write_missing_feedback(course, homework: str, results: dict[str, Result]) ->
     return written
 
 
+def _indented(message: str) -> list[str]:
+    """A message's lines; the lines after the first indented under it."""
+    first, *rest = message.split("\n")
+    return [first, *(f"    {line}" for line in rest)]
+
+
 def format_result(res: Result) -> str:
     """A per-part table: part, points, and the messages of the tests that failed."""
     rows = [("part", "points", "message")]
     for part in res.parts.values():
-        points = f"{part.score:g} / {part.max_score:g}" if part.max_score else "-"
+        score = f"{part.score:g} / {part.max_score:g}" if part.max_score else "-"
         if part.manual:
-            points += f" (+{part.manual:g} by hand)"
+            score += f" (+{part.manual:g} by hand)"
         msgs = part.messages or ["all tests passed"]
         title = f"{part.name} {part.title}".strip()
-        rows.append((title[:48], points, msgs[0]))
-        rows.extend(("", "", m) for m in msgs[1:])
+        lines = [line for m in msgs for line in _indented(m)]
+        rows.append((title[:48], score, lines[0]))
+        rows.extend(("", "", line) for line in lines[1:])
     width = [max(len(r[i]) for r in rows) for i in range(2)]
     lines = [f"{res.homework} for {res.student}: {res.score:g} / {res.max_score:g} autograded points"
              + (f", {res.manual:g} more graded by hand" if res.manual else "")]
