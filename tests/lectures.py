@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from gnnrec_lite.grading.exercises import load_all, read_exercises
 from gnnrec_lite.lecture import read_claims
 from gnnrec_lite.lecture.notebook import read_parameters, read_records, run_notebook
 
@@ -63,3 +64,14 @@ def assert_claims_hold(stem: str) -> list[dict]:
     assert not false, f"{stem}: claims that do not hold in FAST mode: {false}"
     assert any(c["holds"] is True for c in claims), f"{stem}: no claim is checked in FAST mode"
     return claims
+
+
+def assert_exercises_not_attempted(stem: str, min_code: int = 3) -> None:
+    """The lecture, run as committed, reaches its last cell, and each of its code exercises (at least
+    ``min_code``) reports "not attempted": a stub never stops *Run All*."""
+    nb, _ = execute(stem)  # execute() fails on any cell that raises
+    assert all(c.execution_count for c in nb.cells if c.cell_type == "code"), f"{stem}: a cell did not run"
+    verdicts = read_exercises(nb)
+    code = sorted(i for i, e in load_all().items() if i.startswith(stem[:2] + "-") and e.kind == "code")
+    assert sorted(v["id"] for v in verdicts) == code and len(code) >= min_code, (stem, verdicts)
+    assert {v["status"] for v in verdicts} == {"not attempted"}, verdicts

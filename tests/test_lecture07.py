@@ -10,12 +10,11 @@ import torch
 from reference import spearman
 
 import gnnrec_lite as gl
-from gnnrec_lite.grading.exercises import load_all, read_exercises
 from gnnrec_lite.item2item import prepare_item2item
 from gnnrec_lite.negatives import DEFAULT_HARD_WINDOW
 from gnnrec_lite.train import TrainConfig
 from gnnrec_lite.walks import visit_counts
-from lectures import assert_claims_hold, execute, notebook_parameters
+from lectures import assert_claims_hold, assert_exercises_not_attempted, execute, notebook_parameters
 
 pytestmark = [pytest.mark.slow, pytest.mark.data]
 STEM = "07_negatives"
@@ -36,12 +35,7 @@ def test_claims_checked_in_fast_mode_hold():
 
 
 def test_the_notebook_runs_to_the_end_with_every_exercise_not_attempted():
-    nb, _ = execute(STEM)
-    assert all(c.execution_count for c in nb.cells if c.cell_type == "code")
-    verdicts = read_exercises(nb)
-    code = sorted(i for i, e in load_all().items() if i.startswith("07-") and e.kind == "code")
-    assert sorted(v["id"] for v in verdicts) == code
-    assert {v["status"] for v in verdicts} == {"not attempted"}
+    assert_exercises_not_attempted(STEM)
 
 
 def test_the_full_run_keeps_the_curriculum_below_its_cap_until_the_last_epoch():

@@ -57,33 +57,45 @@ def binary_loss(answer) -> str:
              (torch.tensor([2.0, 1.0]), torch.tensor([-1.0]),
               -(math.log(sig(2.0)) + math.log(sig(1.0))) / 2 - math.log(1 - sig(-1.0))),
              (torch.tensor([3.0, 0.5, -1.0]), torch.tensor([[1.0, -2.0], [0.0, 4.0]]), None)]
-    for pos, neg, want in cases:
-        case = f"pos_scores={pos.tolist()}, neg_scores={neg.tolist()}"
-        with from_scratch("binary_loss", "gnnrec_lite.losses"):
-            got = _scalar(call(answer, pos.clone(), neg.clone(), case=case), case)
-        want = float(losses.binary_loss(pos, neg)) if want is None else want
-        if not abs(got - want) <= 1e-5:  # NaN is never close
-            raise Wrong(f"on {case} expected {want:.6f}, got {got:.6f}{_binary_hint(got, pos, neg)}")
+    _values(answer, "binary_loss", losses.binary_loss, cases, _binary_hint)
     case = "scores of +-100 (pos_scores=[100, -100], neg_scores=[-100, 100])"
     big = _scalar(call(answer, torch.tensor([100.0, -100.0]), torch.tensor([-100.0, 100.0]), case=case), case)
     if not math.isfinite(big):
         raise Wrong(f"on {case} expected 100.0, got {big}: log(sigmoid(x)) rounds to log(0) = -inf for x = -100; "
                     "use torch.nn.functional.softplus (-log sigmoid(x) = softplus(-x)) or logsigmoid")
     _close(big, 100.0, f"the binary loss on {case}")
-    pos, neg = _randn(6, seed=21).requires_grad_(), _randn(6, 4, seed=22)
-    got = call(answer, pos, neg, case="6 random positives and a (6, 4) block of negatives")
-    if not isinstance(got, torch.Tensor) or not got.requires_grad:
-        raise Wrong("on 6 random positive scores the loss must stay a torch tensor connected to the scores "
-                    "(no .item(), no numpy): training needs its gradient")
-    got.backward()
-    want_pos = pos.detach().clone().requires_grad_()
-    losses.binary_loss(want_pos, neg).backward()
-    _close(pos.grad, want_pos.grad, "the gradient of your loss with respect to 6 random positive scores")
+    _gradient(answer, losses.binary_loss, _randn(6, seed=21), _randn(6, 4, seed=22),
+              "6 random positives and a (6, 4) block of negatives")
     toy = datasets.lecture_toy()
     mask = torch.eye(2, dtype=torch.bool)
     value = _scalar(call(answer, toy.scores[mask], toy.scores[~mask], case="the lecture's 2 x 2 case"), "the toy")
     return (f"on the lecture's 2 x 2 case your loss is {value:.4f} although Recall@1 is perfect: the negative edge "
             "(u1, v0) is punished for outscoring another user's positive.")
+
+
+def _values(answer, name: str, reference, cases, hint) -> None:
+    """Each ``(pos, neg, want)`` case (``want`` None: the library's value), written from scratch, to 1e-5;
+    a miss names the case and, through ``hint``, the likely mistake."""
+    for pos, neg, want in cases:
+        case = f"pos_scores={pos.tolist()}, neg_scores={neg.tolist()}"
+        with from_scratch(name, "gnnrec_lite.losses"):
+            got = _scalar(call(answer, pos.clone(), neg.clone(), case=case), case)
+        want = float(reference(pos, neg)) if want is None else want
+        if not abs(got - want) <= 1e-5:  # NaN is never close
+            raise Wrong(f"on {case} expected {want:.6f}, got {got:.6f}{hint(got, pos, neg)}")
+
+
+def _gradient(answer, reference, pos, neg, case: str) -> None:
+    """The answer's loss is a tensor whose gradient with respect to ``pos`` is the reference's."""
+    pos = pos.requires_grad_()
+    got = call(answer, pos, neg, case=case)
+    if not isinstance(got, torch.Tensor) or not got.requires_grad:
+        raise Wrong(f"on {case} the loss must stay a torch tensor connected to the scores (no .item(), no numpy): "
+                    "training needs its gradient")
+    got.backward()
+    want_pos = pos.detach().clone().requires_grad_()
+    reference(want_pos, neg).backward()
+    _close(pos.grad, want_pos.grad, f"the gradient of your loss with respect to the positive scores ({case})")
 
 
 # ----------------------------------------------------------------------------------------------- 02-2
@@ -107,27 +119,14 @@ def bpr_loss(answer) -> str:
               ((nl(2.0) + nl(1.0)) / 2 + (nl(-1.0) + nl(0.0)) / 2) / 2),
              (torch.tensor([0.3, -1.2, 2.0]), torch.tensor([[1.0, 0.0, -0.5], [0.2, -2.0, 1.5], [3.0, 1.0, 0.0]]),
               None)]
-    for pos, neg, want in cases:
-        case = f"pos_scores={pos.tolist()}, neg_scores={neg.tolist()}"
-        with from_scratch("bpr_loss", "gnnrec_lite.losses"):
-            got = _scalar(call(answer, pos.clone(), neg.clone(), case=case), case)
-        want = float(losses.bpr_loss(pos, neg)) if want is None else want
-        if not abs(got - want) <= 1e-5:  # NaN is never close
-            raise Wrong(f"on {case} expected {want:.6f}, got {got:.6f}{_bpr_hint(got, pos, neg)}")
+    _values(answer, "bpr_loss", losses.bpr_loss, cases, _bpr_hint)
     case = "score differences of +200 and -200 (pos_scores=[100, -100], neg_scores=[[-100], [100]])"
     big = _scalar(call(answer, torch.tensor([100.0, -100.0]), torch.tensor([[-100.0], [100.0]]), case=case), case)
     if not math.isfinite(big):
         raise Wrong(f"on {case} expected 100.0, got {big}: write -log sigmoid(x) as softplus(-x) so it stays finite")
     _close(big, 100.0, f"BPR on {case}")
-    pos, neg = _randn(5, seed=31).requires_grad_(), _randn(5, 3, seed=32)
-    got = call(answer, pos, neg, case="5 random users with 3 negatives each")
-    if not isinstance(got, torch.Tensor) or not got.requires_grad:
-        raise Wrong("on 5 random users the loss must stay a torch tensor connected to the scores: training needs "
-                    "its gradient")
-    got.backward()
-    want_pos = pos.detach().clone().requires_grad_()
-    losses.bpr_loss(want_pos, neg).backward()
-    _close(pos.grad, want_pos.grad, "the gradient of your BPR with respect to 5 random positive scores")
+    _gradient(answer, losses.bpr_loss, _randn(5, seed=31), _randn(5, 3, seed=32),
+              "5 random users with 3 negatives each")
     toy = datasets.lecture_toy()
     value = _scalar(call(answer, toy.scores.diagonal().clone(), toy.scores.fliplr().diagonal()[:, None].clone(),
                          case="the lecture's 2 x 2 case"), "the toy")
