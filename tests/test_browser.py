@@ -12,18 +12,12 @@ one it skips, or fails when ``GNNREC_REQUIRE_BROWSER`` is set (tests/browser.py)
 from __future__ import annotations
 
 import math
-import os
 import re
-import secrets
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from browser import free_port, launch, require_chromium
+from browser import jupyterlab, launch, require_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,42 +37,9 @@ def lab(tmp_path_factory):
     served.mkdir()
     shutil.copy(ROOT / "lectures" / "02_losses_bpr.ipynb", served)
     # Render every cell: JupyterLab 4 leaves cells outside the viewport out of the page by default.
-    settings = folder / ".settings" / "@jupyterlab" / "notebook-extension"
-    settings.mkdir(parents=True)
-    (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
-    news = folder / ".settings" / "@jupyterlab" / "apputils-extension"
-    news.mkdir(parents=True)
-    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')  # no news pop-up
-    port, token = free_port(), secrets.token_hex(16)
-    env = dict(os.environ, OMP_NUM_THREADS="1", JUPYTER_CONFIG_DIR=str(folder / ".config"),
-               JUPYTERLAB_WORKSPACES_DIR=str(folder / ".workspaces"))
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           f"--ServerApp.token={token}", f"--ServerApp.root_dir={served}", "--ServerApp.open_browser=False",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           f"--LabApp.workspaces_dir={folder / '.workspaces'}", f"--LabApp.user_settings_dir={folder / '.settings'}"]
-    if os.geteuid() == 0:
-        cmd.append("--allow-root")
-    log = open(folder / "jupyterlab.log", "w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=served)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    pytest.fail(f"JupyterLab did not start: {(folder / 'jupyterlab.log').read_text()[-2000:]}")
-                time.sleep(0.5)
+    settings = {"@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"}}
+    with jupyterlab(served, folder, settings) as (url, token):
         yield url, token, folder
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def results(page) -> dict:

@@ -7,24 +7,20 @@ Debian Chromium, driven by Playwright, opens *Nbgrader > Formgrader* in
 JupyterLab, goes to Manual Grading > hw1 > hw1, finds every merged submission
 there, and opens one on the manual-grading page of hw1's written part (Part E).
 A screenshot lands in ``build/screenshots/``. Needs ``/usr/bin/chromium``
-(Debian's ``chromium``) or ``GNNREC_CHROMIUM``.
+(Debian's ``chromium``) or ``GNNREC_CHROMIUM`` (tests/browser.py: it skips without one, or fails
+when ``GNNREC_REQUIRE_BROWSER`` is set).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
+from browser import jupyterlab, launch, require_chromium
 
 from gnnrec_lite import grading
 
@@ -34,10 +30,6 @@ import homework  # noqa: E402
 
 sys.path.pop(0)
 
-CHROMIUM = os.environ.get("GNNREC_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage"]
 STUDENTS = ("ada", "grace", "linus")
 
 pytestmark = pytest.mark.slow
@@ -70,51 +62,13 @@ def merged_course(tmp_path_factory):
     return merged
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab(merged_course, tmp_path_factory):
     """JupyterLab on 127.0.0.1 in the merged course (where the formgrader finds nbgrader_config.py)."""
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's package (apt-get install -y chromium) "
-                    "or set GNNREC_CHROMIUM to a Chromium binary")
+    require_chromium()
     folder = tmp_path_factory.mktemp("lab")
-    news = folder / ".settings" / "@jupyterlab" / "apputils-extension"
-    news.mkdir(parents=True)
-    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, OMP_NUM_THREADS="1", JUPYTER_CONFIG_DIR=str(folder / ".config"),
-               JUPYTERLAB_WORKSPACES_DIR=str(folder / ".workspaces"))
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           f"--ServerApp.token={token}", f"--ServerApp.root_dir={merged_course}", "--ServerApp.open_browser=False",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           f"--LabApp.workspaces_dir={folder / '.workspaces'}", f"--LabApp.user_settings_dir={folder / '.settings'}"]
-    if os.geteuid() == 0:
-        cmd.append("--allow-root")
-    with open(folder / "jupyterlab.log", "w") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=merged_course)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.time() + 90
-            while True:
-                try:
-                    urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.time() > deadline:
-                        pytest.fail(f"JupyterLab did not start: {(folder / 'jupyterlab.log').read_text()[-2000:]}")
-                    time.sleep(0.5)
-            yield url, token
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with jupyterlab(merged_course, folder) as (url, token):
+        yield url, token
 
 
 def test_formgrader_shows_every_merged_submission_and_its_written_answers(lab, merged_course):
@@ -124,7 +78,7 @@ def test_formgrader_shows_every_merged_submission_and_its_written_answers(lab, m
     shot = ROOT / "build" / "screenshots" / "formgrader-manual-grading.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         try:
             page.goto(f"{url}/lab?token={token}")
