@@ -4,7 +4,7 @@
   a visible test comes before the hidden ones, notebooks carry no outputs;
 * the reference solutions against the library, an independent implementation, on random inputs;
 * the randomized tests are not flaky: hw2's Recall@20 threshold holds for the reference on 10 seeds, and
-  hw3's statistical tests pass for the reference with 10 other generator seeds.
+  the statistical hidden tests of hw2, hw3 and hw4 pass for the reference with 10 other generator seeds.
 The nbgrader runs themselves are in test_homework_nbgrader.py.
 """
 
@@ -195,18 +195,6 @@ def test_hw2_threshold_holds_for_the_reference_on_ten_seeds():
     assert min(recalls.values()) >= hwcheck.LIGHTGCN_THRESHOLD + 0.05, recalls  # the margin, not just a pass
 
 
-def test_hw2_statistical_test_passes_for_the_reference_with_ten_seeds():
-    """Part C's hidden test checks the sampler's shares from 30,000 draws: not flaky over other seeds; the two Adam
-    steps compared with a reference step agree whatever the seed."""
-    ns = reference("hw2")
-    cell = test_cell("hw2", "partC-hidden")
-    default = re.search(r"^\s*_seed = (\d+)", cell, flags=re.M)
-    assert default, "partC-hidden should set `_seed = N` on a line of its own"
-    for seed in SEEDS:
-        code = cell.replace(default.group(0), default.group(0).replace(default.group(1), str(100 + seed)))
-        exec(compile(code, "partC-hidden", "exec"), dict(ns))
-
-
 # ----------------------------------------------------------------------------- hw3 against the library
 def test_hw3_reference_matches_the_library():
     ns = reference("hw3")
@@ -234,13 +222,15 @@ def test_hw3_reference_matches_the_library():
     assert 0.5 * float((counts.double() / counts.sum() - exact).abs().sum()) < 0.05  # long walks: near stationary
 
 
-@pytest.mark.parametrize("grade_id", ["partA-hidden", "partC-hidden"])
-def test_hw3_statistical_tests_pass_for_the_reference_with_ten_seeds(grade_id):
-    """The randomized hidden tests (visit shares, uniform draws) are not flaky: rerun with other generator seeds."""
-    ns = reference("hw3")
-    cell = test_cell("hw3", grade_id)
+@pytest.mark.parametrize(("hw", "grade_id"), [("hw2", "partC-hidden"), ("hw3", "partA-hidden"),
+                                               ("hw3", "partC-hidden"), ("hw4", "partA-hidden")])
+def test_statistical_tests_pass_for_the_reference_with_ten_seeds(hw, grade_id):
+    """The randomized hidden tests (hw2's sampler shares from 30,000 draws and its Adam steps, hw3's visit shares and
+    uniform draws, hw4's visit shares against their exact expectation) are not flaky: rerun with other seeds."""
+    ns = reference(hw)
+    cell = test_cell(hw, grade_id)
     default = re.search(r"^\s*_seed = (\d+)", cell, flags=re.M)
-    assert default, f"{grade_id} should set `_seed = N` on a line of its own"
+    assert default, f"{hw} {grade_id} should set `_seed = N` on a line of its own"
     for seed in SEEDS:
         code = cell.replace(default.group(0), default.group(0).replace(default.group(1), str(100 + seed)))
         exec(compile(code, grade_id, "exec"), dict(ns))
@@ -293,14 +283,3 @@ def test_hw4_reference_matches_the_library():
     exact = item_visit_counts(inter, starts[:1], num_walks=4000, num_hops=30, seed=2)[0]  # self zeroed there
     walked[starts[0]] = 0
     assert 0.5 * float((walked / walked.sum() - exact / exact.sum()).abs().sum()) < 0.06  # same walk, two samplers
-
-
-def test_hw4_statistical_test_passes_for_the_reference_with_ten_seeds():
-    """Part A's hidden test compares visit shares with their exact expectation: not flaky over other seeds."""
-    ns = reference("hw4")
-    cell = test_cell("hw4", "partA-hidden")
-    default = re.search(r"^\s*_seed = (\d+)", cell, flags=re.M)
-    assert default, "partA-hidden should set `_seed = N` on a line of its own"
-    for seed in SEEDS:
-        code = cell.replace(default.group(0), default.group(0).replace(default.group(1), str(100 + seed)))
-        exec(compile(code, "partA-hidden", "exec"), dict(ns))
